@@ -1,0 +1,96 @@
+import glob
+import itertools
+import os
+import re
+
+from snakemake.exceptions import WorkflowError
+
+# Fixed order of modalities; combinations are named by joining them with "+" in this order.
+MODALITY_ORDER = ["tabular", "image", "text"]
+TARGETS = list(config["targets"])
+# Local Alexandria files given without editing config: paths or globs, separated by ":".
+ALEXANDRIA_FILES_ENV = "MATFUSE_ALEXANDRIA_FILES"
+
+
+def enabled_modalities():
+    return [m for m in MODALITY_ORDER if m in config["modalities"]]
+
+
+def modality_combos():
+    """Non-empty subsets of the enabled modalities: singles first, then pairs, then all."""
+    enabled = enabled_modalities()
+    return [
+        "+".join(c)
+        for size in range(1, len(enabled) + 1)
+        for c in itertools.combinations(enabled, size)
+    ]
+
+
+COMBOS = modality_combos()
+
+
+wildcard_constraints:
+    combo="|".join(re.escape(c) for c in COMBOS),
+    target="|".join(re.escape(t) for t in TARGETS),
+
+
+def local_alexandria_files():
+    """Local files from the environment variable (first) or config; globs expanded, sorted."""
+    env = os.environ.get(ALEXANDRIA_FILES_ENV, "")
+    patterns = env.split(":") if env else config["data"]["alexandria"]["local_files"]
+    files = []
+    for pattern in filter(None, patterns):
+        matched = sorted(glob.glob(os.path.expanduser(pattern)))
+        if not matched:
+            where = ALEXANDRIA_FILES_ENV if env else "data.alexandria.local_files"
+            raise WorkflowError(f"{where}: {pattern!r} matches no file")
+        files.extend(matched)
+    return files
+
+
+def source_files():
+    """The input files of the sampling step, in a fixed order (the sample depends on it)."""
+    data = config["data"]
+    if data["source"] == "table":
+        return [data["table"]["path"]]
+    local = local_alexandria_files()
+    if local:
+        return local
+    alex = data["alexandria"]
+    return [
+        "resources/alexandria/" + alex["file_pattern"].format(index=i)
+        for i in alex["indices"]
+    ]
+
+
+def modality_table(modality):
+    return {"text": "results/modalities/text.parquet"}[modality]
+
+
+def backbones_for(combo):
+    """The resolved backbone directories a combination's model needs."""
+    return [
+        f"resources/backbones/{m}"
+        for m in combo.split("+")
+        if m in config.get("backbones", {})
+    ]
+
+
+def model_outputs(kind):
+    ext = {"predictions": "parquet", "status": "json"}[kind]
+    return expand(
+        "results/predictions/{combo}/{target}.{ext}",
+        combo=COMBOS,
+        target=TARGETS,
+        ext=ext,
+    )
+
+
+METRIC_TABLES = ["mae", "rmse", "mae_scaled", "rmse_scaled"]
+FIGURES = ["errors_bars", "scaled_bars", "scaled_heatmap"]
+
+
+def all_results():
+    return expand("results/tables/{table}.{ext}", table=METRIC_TABLES, ext=["csv", "md"]) + expand(
+        "results/figures/{figure}.png", figure=FIGURES
+    )

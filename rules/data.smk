@@ -1,0 +1,52 @@
+localrules:
+    download_alexandria,
+
+
+rule download_alexandria:
+    """One official Alexandria 3D PBE file, downloaded once and verified (login node on a cluster)."""
+    output:
+        "resources/alexandria/{filename}",
+    params:
+        url=lambda wc: f"{config['data']['alexandria']['base_url']}/{wc.filename}",
+        sha256=lambda wc: config["data"]["alexandria"]["sha256"].get(wc.filename),
+    wildcard_constraints:
+        filename=r"[\w.-]+\.json\.bz2",
+    log:
+        "logs/data/download_{filename}.log",
+    script:
+        "../workflow/scripts/download_alexandria.py"
+
+
+rule sample_materials:
+    """Seeded uniform sample over all source files, validated; rejected entries keep their reason."""
+    input:
+        source_files(),
+    output:
+        materials="results/data/materials.parquet",
+        targets="results/data/targets.parquet",
+        rejected="results/data/rejected.csv",
+    params:
+        data=config["data"],
+        targets=config["targets"],
+        seed=config["seed"],
+    log:
+        "logs/data/sample_materials.log",
+    benchmark:
+        "benchmarks/sample_materials.tsv"
+    script:
+        "../workflow/scripts/sample_materials.py"
+
+
+rule split_materials:
+    """The one train/test split every model uses."""
+    input:
+        "results/data/materials.parquet",
+    output:
+        "results/data/split.csv",
+    params:
+        test_fraction=config["split"]["test_fraction"],
+        seed=config["seed"],
+    log:
+        "logs/data/split_materials.log",
+    script:
+        "../workflow/scripts/split_materials.py"

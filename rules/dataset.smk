@@ -1,0 +1,18 @@
+rule align_dataset:
+    """One row per material with every enabled modality; materials missing one are listed."""
+    input:
+        materials="results/data/materials.parquet",
+        targets="results/data/targets.parquet",
+        split="results/data/split.csv",
+        cifs="results/structures/cifs.parquet",
+        modalities=[modality_table(m) for m in enabled_modalities()],
+    output:
+        aligned="results/dataset/aligned.parquet",
+        excluded="results/dataset/excluded.csv",
+    params:
+        modalities=enabled_modalities(),
+        min_materials=config["data"]["min_materials"],
+    log:
+        "logs/dataset/align_dataset.log",
+    script:
+        "../workflow/scripts/align_dataset.py"

@@ -1,0 +1,47 @@
+rule evaluate_models:
+    """Test-split metrics of every model with bootstrap confidence intervals."""
+    input:
+        predictions=model_outputs("predictions"),
+        status=model_outputs("status"),
+    output:
+        "results/metrics/metrics.csv",
+    params:
+        targets=config["targets"],
+        evaluate=config["evaluate"],
+        seed=config["seed"],
+    log:
+        "logs/evaluate/evaluate_models.log",
+    script:
+        "../workflow/scripts/evaluate_models.py"
+
+
+rule metric_table:
+    """One metric in the paper's layout: rows = combinations, columns = targets, best marked."""
+    input:
+        "results/metrics/metrics.csv",
+    output:
+        csv="results/tables/{table}.csv",
+        md="results/tables/{table}.md",
+    params:
+        targets=config["targets"],
+    wildcard_constraints:
+        table="|".join(METRIC_TABLES),
+    log:
+        "logs/evaluate/table_{table}.log",
+    script:
+        "../workflow/scripts/metric_table.py"
+
+
+rule metric_figure:
+    input:
+        "results/metrics/metrics.csv",
+    output:
+        "results/figures/{figure}.png",
+    params:
+        targets=config["targets"],
+    wildcard_constraints:
+        figure="|".join(FIGURES),
+    log:
+        "logs/evaluate/figure_{figure}.log",
+    script:
+        "../workflow/scripts/metric_figure.py"

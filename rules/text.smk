@@ -1,0 +1,10 @@
+rule text_modality:
+    """Composition as text, e.g. `Ac Hg 2 Cd 2`."""
+    input:
+        "results/data/materials.parquet",
+    output:
+        "results/modalities/text.parquet",
+    log:
+        "logs/modalities/text.log",
+    script:
+        "../workflow/scripts/text_modality.py"

@@ -1,0 +1,27 @@
+"""Send a rule's logging, warnings and stray stderr (tqdm, AutoGluon) into its Snakemake log."""
+
+import contextlib
+import logging
+import sys
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def log_to(path):
+    """Log to `path` for the duration; an exception is logged with its traceback, then re-raised."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", buffering=1) as stream:
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root = logging.getLogger()
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        logging.captureWarnings(True)
+        try:
+            with contextlib.redirect_stderr(stream), contextlib.redirect_stdout(stream):
+                yield logging.getLogger("matfuse")
+        except Exception:
+            logging.getLogger("matfuse").exception("failed")
+            raise
+        finally:
+            root.removeHandler(handler)

@@ -1,0 +1,12 @@
+from matfuse.evaluate import collect_metrics
+from matfuse.logs import log_to
+
+with log_to(snakemake.log[0]):
+    metrics = collect_metrics(
+        predictions=list(snakemake.input.predictions),
+        statuses=list(snakemake.input.status),
+        n_bootstrap=snakemake.params.evaluate["bootstrap"],
+        confidence=snakemake.params.evaluate["confidence"],
+        seed=snakemake.params.seed,
+    )
+    metrics.to_csv(snakemake.output[0], index=False)

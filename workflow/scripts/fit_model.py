@@ -1,0 +1,16 @@
+from matfuse.logs import log_to
+from matfuse.train import fit_model
+
+with log_to(snakemake.log[0]):
+    fit_model(
+        dataset=snakemake.input.dataset,
+        combo=snakemake.wildcards.combo,
+        target=snakemake.wildcards.target,
+        backbone_dirs=list(snakemake.input.backbones),
+        settings=snakemake.params.train,
+        seed=snakemake.params.seed,
+        threads=snakemake.threads,
+        model_dir=snakemake.output.model,
+        predictions=snakemake.output.predictions,
+        status=snakemake.output.status,
+    )
