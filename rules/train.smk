@@ -28,6 +28,7 @@ rule fit_model:
     params:
         train=config["train"],
         seed=config["seed"],
+        embedding=config.get("embeddings", {}).get("method"),
     threads: config["train"]["threads"]
     resources:
         gpu=config["train"]["gpus"],

@@ -13,4 +13,5 @@ with log_to(snakemake.log[0]):
         model_dir=snakemake.output.model,
         predictions=snakemake.output.predictions,
         status=snakemake.output.status,
+        embedding=snakemake.params.embedding,
     )

@@ -1,0 +1,60 @@
+"""Align targets, split and every enabled modality into one table, one row per material.
+
+Every model trains on the same materials, so a material missing any enabled modality (or
+its CIF) is excluded from all of them, and listed with the reason.
+"""
+
+import logging
+
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+
+class TooFewMaterials(RuntimeError):
+    pass
+
+
+def _failures(table, stage):
+    """Rows of a manifest/modality table that failed, as (mat_id, reason) with the stage named."""
+    failed = table.loc[~table["ok"].astype(bool), ["mat_id", "reason"]].copy()
+    failed["reason"] = stage + ": " + failed["reason"].astype(str)
+    return failed
+
+
+def align_dataset(materials, targets, split, cifs, modality_tables, min_materials):
+    """Return (aligned, excluded); raise TooFewMaterials when fewer than `min_materials` remain."""
+    base = (
+        pd.read_parquet(materials, columns=["mat_id", "formula"])
+        .merge(pd.read_csv(split), on="mat_id", validate="one_to_one")
+        .merge(pd.read_parquet(targets), on="mat_id", validate="one_to_one")
+    )
+    excluded = [_failures(pd.read_parquet(cifs), "structure")]
+    aligned = base
+    for modality, path in modality_tables.items():
+        table = pd.read_parquet(path)
+        excluded.append(_failures(table, modality))
+        absent = ~aligned["mat_id"].isin(table["mat_id"])
+        excluded.append(
+            pd.DataFrame({"mat_id": aligned.loc[absent, "mat_id"], "reason": f"{modality}: not produced"})
+        )
+        values = table.loc[table["ok"].astype(bool)].drop(columns=["ok", "reason"])
+        aligned = aligned.merge(values, on="mat_id", how="inner", validate="one_to_one")
+    excluded = pd.concat(excluded, ignore_index=True)
+    excluded = excluded[excluded["mat_id"].isin(base["mat_id"])]
+    excluded = excluded.groupby("mat_id", sort=True)["reason"].agg("; ".join).reset_index()
+    aligned = aligned[~aligned["mat_id"].isin(excluded["mat_id"])].reset_index(drop=True)
+    counts = aligned["split"].value_counts().to_dict()
+    log.info(
+        "aligned %d of %d materials (%s); %d excluded", len(aligned), len(base), counts, len(excluded)
+    )
+    for row in excluded.itertuples():
+        log.warning("excluded %s: %s", row.mat_id, row.reason)
+    empty = [s for s in ("train", "test") if not counts.get(s)]
+    if len(aligned) < min_materials or empty:
+        raise TooFewMaterials(
+            f"only {len(aligned)} materials ({counts}; empty splits: {empty}) have every enabled "
+            f"modality {list(modality_tables)}; data.min_materials is {min_materials}. "
+            "Each excluded material and its reason is logged above."
+        )
+    return aligned, excluded

