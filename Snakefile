@@ -20,6 +20,6 @@ include: "rules/evaluate.smk"
 
 
 rule all:
+    default_target: True
     input:
         all_results(),
-    default_target: True

@@ -58,7 +58,7 @@ def source_files():
         return local
     alex = data["alexandria"]
     return [
-        "resources/alexandria/" + alex["file_pattern"].format(index=i)
+        f"resources/alexandria/{alex['file_pattern'].format(index=i)}"
         for i in alex["indices"]
     ]
 
@@ -91,6 +91,6 @@ FIGURES = ["errors_bars", "scaled_bars", "scaled_heatmap"]
 
 
 def all_results():
-    return expand("results/tables/{table}.{ext}", table=METRIC_TABLES, ext=["csv", "md"]) + expand(
-        "results/figures/{figure}.png", figure=FIGURES
-    )
+    return expand(
+        "results/tables/{table}.{ext}", table=METRIC_TABLES, ext=["csv", "md"]
+    ) + expand("results/figures/{figure}.png", figure=FIGURES)

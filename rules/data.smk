@@ -6,13 +6,15 @@ rule download_alexandria:
     """One official Alexandria 3D PBE file, downloaded once and verified (login node on a cluster)."""
     output:
         "resources/alexandria/{filename}",
+    log:
+        "logs/data/download_{filename}.log",
+    wildcard_constraints:
+        filename=r"[\w.-]+\.json\.bz2",
+    conda:
+        "../envs/data.yaml"
     params:
         url=lambda wc: f"{config['data']['alexandria']['base_url']}/{wc.filename}",
         sha256=lambda wc: config["data"]["alexandria"]["sha256"].get(wc.filename),
-    wildcard_constraints:
-        filename=r"[\w.-]+\.json\.bz2",
-    log:
-        "logs/data/download_{filename}.log",
     script:
         "../workflow/scripts/download_alexandria.py"
 
@@ -25,14 +27,16 @@ rule sample_materials:
         materials="results/data/materials.parquet",
         targets="results/data/targets.parquet",
         rejected="results/data/rejected.csv",
-    params:
-        data=config["data"],
-        targets=config["targets"],
-        seed=config["seed"],
     log:
         "logs/data/sample_materials.log",
     benchmark:
         "benchmarks/sample_materials.tsv"
+    conda:
+        "../envs/data.yaml"
+    params:
+        data=config["data"],
+        targets=config["targets"],
+        seed=config["seed"],
     script:
         "../workflow/scripts/sample_materials.py"
 
@@ -43,10 +47,12 @@ rule split_materials:
         "results/data/materials.parquet",
     output:
         "results/data/split.csv",
+    log:
+        "logs/data/split_materials.log",
+    conda:
+        "../envs/data.yaml"
     params:
         test_fraction=config["split"]["test_fraction"],
         seed=config["seed"],
-    log:
-        "logs/data/split_materials.log",
     script:
         "../workflow/scripts/split_materials.py"

@@ -9,10 +9,12 @@ rule align_dataset:
     output:
         aligned="results/dataset/aligned.parquet",
         excluded="results/dataset/excluded.csv",
+    log:
+        "logs/dataset/align_dataset.log",
+    conda:
+        "../envs/data.yaml"
     params:
         modalities=enabled_modalities(),
         min_materials=config["data"]["min_materials"],
-    log:
-        "logs/dataset/align_dataset.log",
     script:
         "../workflow/scripts/align_dataset.py"

@@ -5,12 +5,14 @@ rule evaluate_models:
         status=model_outputs("status"),
     output:
         "results/metrics/metrics.csv",
+    log:
+        "logs/evaluate/evaluate_models.log",
+    conda:
+        "../envs/report.yaml"
     params:
         targets=config["targets"],
         evaluate=config["evaluate"],
         seed=config["seed"],
-    log:
-        "logs/evaluate/evaluate_models.log",
     script:
         "../workflow/scripts/evaluate_models.py"
 
@@ -22,12 +24,14 @@ rule metric_table:
     output:
         csv="results/tables/{table}.csv",
         md="results/tables/{table}.md",
-    params:
-        targets=config["targets"],
-    wildcard_constraints:
-        table="|".join(METRIC_TABLES),
     log:
         "logs/evaluate/table_{table}.log",
+    wildcard_constraints:
+        table="|".join(METRIC_TABLES),
+    conda:
+        "../envs/report.yaml"
+    params:
+        targets=config["targets"],
     script:
         "../workflow/scripts/metric_table.py"
 
@@ -37,11 +41,13 @@ rule metric_figure:
         "results/metrics/metrics.csv",
     output:
         "results/figures/{figure}.png",
-    params:
-        targets=config["targets"],
-    wildcard_constraints:
-        figure="|".join(FIGURES),
     log:
         "logs/evaluate/figure_{figure}.log",
+    wildcard_constraints:
+        figure="|".join(FIGURES),
+    conda:
+        "../envs/report.yaml"
+    params:
+        targets=config["targets"],
     script:
         "../workflow/scripts/metric_figure.py"

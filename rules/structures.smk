@@ -4,11 +4,15 @@ rule write_cifs:
         "results/data/materials.parquet",
     output:
         "results/structures/cifs.parquet",
-    params:
-        cif_dir="results/structures/cif",
     log:
         "logs/structures/write_cifs.log",
     benchmark:
         "benchmarks/write_cifs.tsv"
+    conda:
+        "../envs/data.yaml"
+    params:
+        cif_dir=lambda wildcards, output: os.path.join(
+            os.path.dirname(output[0]), "cif"
+        ),
     script:
         "../workflow/scripts/write_cifs.py"

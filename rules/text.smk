@@ -6,5 +6,7 @@ rule text_modality:
         "results/modalities/text.parquet",
     log:
         "logs/modalities/text.log",
+    conda:
+        "../envs/data.yaml"
     script:
         "../workflow/scripts/text_modality.py"

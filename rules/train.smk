@@ -6,12 +6,14 @@ rule resolve_backbone:
     """A hub checkpoint when the network allows, else a local one; training never downloads."""
     output:
         directory("resources/backbones/{modality}"),
-    params:
-        spec=lambda wc: config["backbones"][wc.modality],
-    wildcard_constraints:
-        modality="text|image",
     log:
         "logs/backbones/{modality}.log",
+    wildcard_constraints:
+        modality="text|image",
+    conda:
+        "../envs/automm.yaml"
+    params:
+        spec=lambda wc: config["backbones"][wc.modality],
     script:
         "../workflow/scripts/resolve_backbone.py"
 
@@ -25,18 +27,20 @@ rule fit_model:
         model=directory("results/models/{combo}/{target}"),
         predictions="results/predictions/{combo}/{target}.parquet",
         status="results/predictions/{combo}/{target}.json",
-    params:
-        train=config["train"],
-        seed=config["seed"],
-        embedding=config.get("embeddings", {}).get("method"),
+    log:
+        "logs/train/{combo}/{target}.log",
+    benchmark:
+        "benchmarks/train/{combo}/{target}.tsv"
+    conda:
+        "../envs/automm.yaml"
     threads: config["train"]["threads"]
     resources:
         gpu=config["train"]["gpus"],
         mem_mb=config["train"]["mem_mb"],
         runtime=config["train"]["runtime"],
-    log:
-        "logs/train/{combo}/{target}.log",
-    benchmark:
-        "benchmarks/train/{combo}/{target}.tsv"
+    params:
+        train=config["train"],
+        seed=config["seed"],
+        embedding=config.get("embeddings", {}).get("method"),
     script:
         "../workflow/scripts/fit_model.py"

@@ -1,0 +1,22 @@
+"""The workflow stays `snakemake --lint` and `snakefmt --check` clean."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO
+
+BIN = Path(sys.executable).parent
+
+
+def test_snakemake_lint_is_clean():
+    proc = subprocess.run(
+        [BIN / "snakemake", "--lint", "--configfile", "config/tiny.yaml"],
+        cwd=REPO, capture_output=True, text=True,
+    )
+    assert proc.returncode == 0 and "Congratulations" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+
+
+def test_snakefmt_check_is_clean():
+    proc = subprocess.run([BIN / "snakefmt", "--check", "."], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

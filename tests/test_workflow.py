@@ -1,0 +1,66 @@
+"""The whole DAG on the 117 real Alexandria entries with tiny training settings."""
+
+import json
+import math
+
+import pandas as pd
+import pytest
+from PIL import Image
+from workflow_helpers import copy_workflow, planned_jobs, snakemake
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return copy_workflow(tmp_path_factory.mktemp("workflow"))
+
+
+def test_one_model_directory_needs_only_its_own_fit(workdir):
+    jobs = planned_jobs(workdir, "results/models/text/gap")
+    assert jobs["fit_model"] == 1
+    assert not {"evaluate_models", "metric_table", "metric_figure"} & set(jobs)
+
+
+def test_one_table_needs_every_model_but_no_figure(workdir):
+    jobs = planned_jobs(workdir, "results/tables/mae.md")
+    assert jobs["metric_table"] == 1 and "metric_figure" not in jobs
+    assert jobs["fit_model"] == planned_jobs(workdir)["fit_model"]
+
+
+@pytest.fixture(scope="module")
+def tiny_study(workdir):
+    snakemake(workdir, "--cores", "2")
+    return workdir
+
+
+@pytest.mark.workflow
+def test_tiny_study_makes_every_table_and_figure_with_finite_numbers(tiny_study):
+    metrics = pd.read_csv(tiny_study / "results/metrics/metrics.csv")
+    assert metrics["ok"].all(), metrics.loc[~metrics["ok"], ["combo", "target", "reason"]]
+    assert metrics["value"].map(math.isfinite).all()
+    for table in ("mae", "rmse", "mae_scaled", "rmse_scaled"):
+        assert (tiny_study / f"results/tables/{table}.md").read_text().count("\n") >= 3
+        assert not pd.read_csv(tiny_study / f"results/tables/{table}.csv").empty
+    for figure in ("errors_bars", "scaled_bars", "scaled_heatmap"):
+        with Image.open(tiny_study / f"results/figures/{figure}.png") as image:
+            assert image.width > 400 and image.height > 300
+
+
+@pytest.mark.workflow
+def test_tiny_study_keeps_its_bookkeeping(tiny_study):
+    materials = pd.read_parquet(tiny_study / "results/data/materials.parquet")
+    rejected = pd.read_csv(tiny_study / "results/data/rejected.csv")
+    assert len(materials) + len(rejected) == 117
+    aligned = pd.read_parquet(tiny_study / "results/dataset/aligned.parquet")
+    excluded = pd.read_csv(tiny_study / "results/dataset/excluded.csv")
+    assert len(aligned) + len(excluded) == len(materials)
+    status = json.loads((tiny_study / "results/predictions/text/gap.json").read_text())
+    assert status["ok"] and status["backbones"]["text"]["source"] == "package"
+    for costly in ("sample_materials", "write_cifs", "train/text/gap"):
+        assert (tiny_study / f"benchmarks/{costly}.tsv").exists()
+
+
+@pytest.mark.workflow
+def test_rebuilding_one_figure_runs_only_its_rule(tiny_study):
+    assert planned_jobs(tiny_study) == {}
+    (tiny_study / "results/figures/scaled_heatmap.png").unlink()
+    assert planned_jobs(tiny_study) == {"metric_figure": 1, "all": 1}
