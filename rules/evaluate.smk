@@ -5,12 +5,12 @@ rule evaluate_models:
         status=model_outputs("status"),
     output:
         "results/metrics/metrics.csv",
+    log:
+        "logs/evaluate/evaluate_models.log",
     params:
         targets=config["targets"],
         evaluate=config["evaluate"],
         seed=config["seed"],
-    log:
-        "logs/evaluate/evaluate_models.log",
     script:
         "../workflow/scripts/evaluate_models.py"
 
@@ -22,26 +22,29 @@ rule metric_table:
     output:
         csv="results/tables/{table}.csv",
         md="results/tables/{table}.md",
-    params:
-        targets=config["targets"],
-    wildcard_constraints:
-        table="|".join(METRIC_TABLES),
     log:
         "logs/evaluate/table_{table}.log",
+    wildcard_constraints:
+        table="|".join(METRIC_TABLES),
+    params:
+        targets=config["targets"],
+        confidence=config["evaluate"]["confidence"],
     script:
         "../workflow/scripts/metric_table.py"
 
 
 rule metric_figure:
+    """Bars of MAE/RMSE and of the scaled metrics with CIs, heat maps of the scaled metrics."""
     input:
         "results/metrics/metrics.csv",
     output:
         "results/figures/{figure}.png",
-    params:
-        targets=config["targets"],
-    wildcard_constraints:
-        figure="|".join(FIGURES),
     log:
         "logs/evaluate/figure_{figure}.log",
+    wildcard_constraints:
+        figure="|".join(FIGURES),
+    params:
+        targets=config["targets"],
+        confidence=config["evaluate"]["confidence"],
     script:
         "../workflow/scripts/metric_figure.py"
