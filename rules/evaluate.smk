@@ -32,11 +32,13 @@ rule metric_table:
         "../envs/report.yaml"
     params:
         targets=config["targets"],
+        confidence=config["evaluate"]["confidence"],
     script:
         "../workflow/scripts/metric_table.py"
 
 
 rule metric_figure:
+    """Bars of MAE/RMSE and of the scaled metrics with CIs, heat maps of the scaled metrics."""
     input:
         "results/metrics/metrics.csv",
     output:
@@ -49,5 +51,6 @@ rule metric_figure:
         "../envs/report.yaml"
     params:
         targets=config["targets"],
+        confidence=config["evaluate"]["confidence"],
     script:
         "../workflow/scripts/metric_figure.py"
