@@ -54,3 +54,23 @@ rule metric_figure:
         confidence=config["evaluate"]["confidence"],
     script:
         "../workflow/scripts/metric_figure.py"
+
+
+rule compare_with_paper:
+    """Our metric beside the paper's published value, per combination and target."""
+    input:
+        metrics="results/metrics/metrics.csv",
+        paper="config/reference/paper_{table}.csv",
+    output:
+        "results/tables/paper_{table}.md",
+    log:
+        "logs/evaluate/paper_{table}.log",
+    wildcard_constraints:
+        table="|".join(METRIC_TABLES),
+    conda:
+        "../envs/report.yaml"
+    params:
+        targets=config["targets"],
+        confidence=config["evaluate"]["confidence"],
+    script:
+        "../workflow/scripts/compare_with_paper.py"
