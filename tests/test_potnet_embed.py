@@ -2,9 +2,12 @@
 
 import socket
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from pymatgen.core import Structure
 
 from matfuse.potnet import EmbeddingSettings, potnet_embeddings
@@ -107,17 +110,19 @@ def labelled(potnet_sample_entries, tmp_path_factory):
 
 
 def test_trained_mode_never_reads_a_test_target(labelled):
+    """Poisoned or missing test-split targets leave the embeddings bit for bit unchanged
+    (training with 2 threads is deterministic too, or this would fail)."""
     manifest, targets, split = labelled
     test = targets["mat_id"].isin(split.loc[split["split"] == "test", "mat_id"])
-    clean = potnet_embeddings(manifest, "trained", SMALL, seed=5, split=split, targets=targets)
+    clean = potnet_embeddings(manifest, "trained", SMALL, seed=5, split=split, targets=targets, threads=2)
     assert clean["ok"].all() and clean.attrs["embedding"].startswith("potnet-trained")
     for poison in (np.nan, 1e30, -1e30):
         poisoned = targets.copy()
         poisoned.loc[test, ["e_form", "volume_per_atom"]] = poison
-        table = potnet_embeddings(manifest, "trained", SMALL, seed=5, split=split, targets=poisoned)
+        table = potnet_embeddings(manifest, "trained", SMALL, seed=5, split=split, targets=poisoned, threads=2)
         np.testing.assert_array_equal(_vectors(table), _vectors(clean))
     without_test_rows = potnet_embeddings(
-        manifest, "trained", SMALL, seed=5, split=split, targets=targets[~test]
+        manifest, "trained", SMALL, seed=5, split=split, targets=targets[~test], threads=2
     )
     np.testing.assert_array_equal(_vectors(without_test_rows), _vectors(clean))
     # and the training itself did something: the trained network is not the random one
@@ -152,3 +157,10 @@ def test_chgnet_features_load_offline_and_ignore_the_cell_choice(variant_manifes
 def test_unknown_method_is_refused(variant_manifest):
     with pytest.raises(ValueError, match="unknown embedding method 'frozen'"):
         potnet_embeddings(variant_manifest, "frozen")
+
+
+def test_config_files_hold_the_published_defaults():
+    """config/config.yaml's embeddings section is PotNet's defaults; tiny.yaml only shrinks it."""
+    config = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())
+    assert EmbeddingSettings.from_config(config["embeddings"]) == EmbeddingSettings()
+    assert config["embeddings"]["method"] == "random"

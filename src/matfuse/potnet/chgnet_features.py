@@ -69,5 +69,6 @@ def _predict(model, structures, batch_size):
         last = np.asarray(prediction["crystal_fea"]) / len(structure)
         before_last = np.asarray(prediction["atom_fea"]).mean(axis=0)
         vectors.append(np.concatenate([last, before_last]).astype(np.float32))
-    assert vectors[0].shape == (EMBEDDING_DIM,), vectors[0].shape
+        if vectors[-1].shape != (EMBEDDING_DIM,):
+            raise ValueError(f"CHGNet features of shape {vectors[-1].shape}, expected ({EMBEDDING_DIM},)")
     return vectors

@@ -66,7 +66,8 @@ class GatedConv(nn.Module):
     def forward(self, x, edge_index, edge_attr):
         source, target = edge_index
         to_target, to_source = self.nodes(x).split(2 * self.hidden, dim=-1)
-        gate, core = (to_target[target] + to_source[source] + self.edges(edge_attr)).chunk(2, dim=-1)
+        gathered = to_target.index_select(0, target) + to_source.index_select(0, source)
+        gate, core = (gathered + self.edges(edge_attr)).chunk(2, dim=-1)
         messages = torch.sigmoid(gate) * F.softplus(core)
         summed = torch.zeros_like(x).index_add_(0, target, messages)
         return self.norm(summed)
