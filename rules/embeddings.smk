@@ -7,7 +7,7 @@ rule potnet_embeddings:
     log:
         "logs/modalities/potnet_{method}.log",
     benchmark:
-        "benchmarks/out/potnet_embeddings_{method}.tsv"
+        "results/benchmarks/potnet_embeddings_{method}.tsv"
     wildcard_constraints:
         method="random|trained|chgnet",
     threads: config["embeddings"]["threads"]

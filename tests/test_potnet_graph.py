@@ -91,6 +91,10 @@ def test_failures_are_reasons_not_exceptions(real_cif, tmp_path):
     assert graph_or_reason(broken, SETTINGS)[1].startswith("JARVIS could not read")
     graph, reason = graph_or_reason(real_cif, too_small)
     assert graph is None and reason.startswith("too large: 12 sites")
+    doubled = Structure.from_file(real_cif)
+    doubled.append(doubled[0].species, doubled[0].frac_coords + 1e-3)
+    doubled.to(filename=str(tmp_path / "doubled.cif"))
+    assert graph_or_reason(tmp_path / "doubled.cif", SETTINGS)[1].startswith("overlapping sites")
     with pytest.raises(StructureRejected, match=r"\[118\]"):
         atom_features(np.array([8, 118]))
 

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 # Distances closer than this count as the same shell when neighbours are cut at max_neighbors,
 # so that symmetry-equivalent neighbours are kept or dropped together (permutation invariance).
 SHELL_TOLERANCE = 1e-4
+# Å: sites closer than this are the same site written twice (a broken structure).
+OVERLAP_DISTANCE = 0.1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,6 +118,8 @@ def local_edges(lattice, frac, cutoff, max_neighbors):
     )
     vectors = displacements[:, :, None, :] + translations[None, None, :, :]
     distance = np.sqrt(np.einsum("ijtk,ijtk->ijt", vectors, vectors)).reshape(n, -1)
+    if np.count_nonzero(distance < OVERLAP_DISTANCE) > n:  # more than each atom with itself
+        raise StructureRejected(f"overlapping sites: two atoms closer than {OVERLAP_DISTANCE} Å")
     distance[(distance < 1e-8) | (distance > cutoff)] = np.inf
     limit = np.full(n, cutoff)
     if distance.shape[1] >= max_neighbors:

@@ -21,7 +21,6 @@ from scipy.special import erfc, erfcinv
 
 from matfuse.potnet.lattice import lattice_points, minimal_displacements
 
-POTENTIALS = ("coulomb", "london", "pauli")
 # Rows of translations x pairs evaluated at once: bounds the memory of one chunk to ~100 MB.
 _CHUNK_ELEMENTS = 1 << 21
 
