@@ -10,6 +10,8 @@ rule potnet_embeddings:
         "results/benchmarks/potnet_embeddings_{method}.tsv"
     wildcard_constraints:
         method="random|trained|chgnet",
+    conda:
+        "../envs/potnet.yaml"
     threads: config["embeddings"]["threads"]
     resources:
         mem_mb=config["embeddings"]["mem_mb"],
