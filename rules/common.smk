@@ -64,7 +64,10 @@ def source_files():
 
 
 def modality_table(modality):
-    return {"text": "results/modalities/text.parquet"}[modality]
+    return {
+        "text": "results/modalities/text.parquet",
+        "image": "results/modalities/image.parquet",
+    }[modality]
 
 
 def backbones_for(combo):
