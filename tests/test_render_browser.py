@@ -28,7 +28,7 @@ from render_helpers import (
 )
 
 from matfuse.render import RenderSettings, render_structures
-from matfuse.render.app import DRAW_ONLY_WHEN_READ_JS, PAGE_READY_JS, RENDER_JS, build_app, serve
+from matfuse.render.app import FIT_FOR_BATCHES_JS, PAGE_READY_JS, RENDER_JS, build_app, serve
 from matfuse.render.browser import chromium
 from matfuse.render.scene import cif_scene_json
 from matfuse.render.validate import foreground_fraction
@@ -184,26 +184,43 @@ def test_rerun_draws_only_what_is_missing_or_stale(batch, tmp_path, caplog):
     assert not np.array_equal(pixels(pngs / "SrTiO3.png"), pixels(batch["table"].loc["SrTiO3", "image"]))
 
 
-def test_drawing_only_when_read_gives_the_same_pixels():
-    scenes = [cif_scene_json(real_cif(mat_id))[0] for mat_id in REAL_IDS[:2]]
+# three.js's own counters: frames drawn, geometries held in WebGL buffers.
+SCENE_COUNTERS_JS = """() => {
+  const info = window.matfuse.findScene().renderer.info;
+  return [info.render.frame, info.memory.geometries];
+}"""
 
-    async def draw_both_ways():
+
+def test_page_fitted_for_batches_draws_once_frees_old_scenes_and_gives_the_same_pixels():
+    scenes = [cif_scene_json(real_cif(mat_id))[0] for mat_id in REAL_IDS[:2]]
+    sequence = scenes * 3  # the same two structures, again and again
+
+    async def draw(fitted):
         async with chromium("auto", "llvmpipe") as browser:
             with serve(build_app(SIZE, "#ffffff", 0.9)) as url:
-                pictures = []
-                for lazy in (False, True):
-                    page = await browser.new_page(viewport={"width": SIZE, "height": SIZE})
-                    await page.goto(url)
-                    await page.wait_for_function(PAGE_READY_JS)
-                    if lazy:
-                        assert await page.evaluate(DRAW_ONLY_WHEN_READ_JS)
-                    pictures.append([await page.evaluate(RENDER_JS, scene) for scene in scenes])
-                return pictures
+                page = await browser.new_page(viewport={"width": SIZE, "height": SIZE})
+                await page.goto(url)
+                await page.wait_for_function(PAGE_READY_JS)
+                if fitted:
+                    assert await page.evaluate(FIT_FOR_BATCHES_JS)
+                pictures, counters = [], []
+                for scene in sequence:
+                    pictures.append(await page.evaluate(RENDER_JS, scene))
+                    counters.append(await page.evaluate(SCENE_COUNTERS_JS))
+                return pictures, counters
 
-    every_frame, when_read = asyncio.run(draw_both_ways())
-    for full, lazy in zip(every_frame, when_read):
-        decode = lambda url: np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",")[1]))))  # noqa: E731
-        np.testing.assert_array_equal(decode(full), decode(lazy))
+    def decode(url):
+        return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",")[1]))))
+
+    plain_pictures, plain = asyncio.run(draw(fitted=False))
+    fitted_pictures, fitted = asyncio.run(draw(fitted=True))
+    for picture, same in zip(plain_pictures, fitted_pictures):
+        np.testing.assert_array_equal(decode(picture), decode(same))
+    frames = lambda counters: np.diff([frame for frame, _ in counters])  # noqa: E731
+    assert (frames(fitted) == 1).all() and (frames(plain) >= 2).all()
+    geometries = lambda counters: [held for _, held in counters]  # noqa: E731
+    assert geometries(fitted)[-2:] == geometries(fitted)[:2]  # old scenes freed
+    assert geometries(plain)[-1] > geometries(plain)[1]  # Crystal Toolkit alone keeps them
 
 
 def test_a_render_that_times_out_is_retried_then_recorded(tmp_path, caplog):
@@ -225,7 +242,8 @@ render_structures(items, sys.argv[1], RenderSettings(size=256, pages=1))
 """
 
 
-def test_sigterm_stops_the_job_with_its_browser_workers_and_server(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_a_stopped_job_leaves_no_browser_worker_or_server_behind(tmp_path, stop):
     cifs = sorted(real_cif(REAL_IDS[0]).parent.glob("alexandria_agm00*.cif"))[:40]
     listing = "".join(f"{path.stem.split('_')[1]} {path}\n" for path in cifs)
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
@@ -240,15 +258,17 @@ def test_sigterm_stops_the_job_with_its_browser_workers_and_server(tmp_path):
         output.append(line)
         if "done (" in line:
             break
-    job_processes = psutil.Process(job.pid).children(recursive=True)
-    assert any("chromium" in " ".join(p.cmdline()) for p in job_processes)
+    below = psutil.Process(job.pid).children(recursive=True)
+    assert any("chromium" in " ".join(p.cmdline()) for p in below)
+    assert any("scene_worker" in " ".join(p.cmdline()) for p in below)
     port = int(re.search(r"127\.0\.0\.1:(\d+)/", "".join(output)).group(1))
-    job.send_signal(signal.SIGTERM)
+    job.send_signal(stop)
     output.append(job.stdout.read())
     assert job.wait(timeout=60) != 0
-    assert "rendering was terminated" in "".join(output)
-    psutil.wait_procs(job_processes, timeout=10)
-    assert [p for p in job_processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
+    if stop == signal.SIGTERM:  # a clean shutdown, said so; SIGKILL leaves it to the children
+        assert "rendering was terminated" in "".join(output)
+    psutil.wait_procs(below, timeout=10)
+    assert [p for p in below if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
 

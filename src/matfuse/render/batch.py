@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 from playwright.async_api import Error as PlaywrightError
 
-from matfuse.render.app import DRAW_ONLY_WHEN_READ_JS, PAGE_READY_JS, RENDER_JS, build_app, serve
+from matfuse.render.app import FIT_FOR_BATCHES_JS, PAGE_READY_JS, RENDER_JS, build_app, serve
 from matfuse.render.browser import WEBGL_RENDERER_JS, chromium
 from matfuse.render.errors import RenderError
 from matfuse.render.settings import BACKGROUND, ZOOM
@@ -212,8 +212,11 @@ class _Drawing:
         try:
             await page.goto(self.url, timeout=PAGE_LOAD_SECONDS * 1000)
             await page.wait_for_function(PAGE_READY_JS, timeout=PAGE_LOAD_SECONDS * 1000)
-            if not await page.evaluate(DRAW_ONLY_WHEN_READ_JS):
-                self.log.warning("cannot reach the scene object: every frame is drawn (slower)")
+            if not await page.evaluate(FIT_FOR_BATCHES_JS):
+                self.log.warning(
+                    "cannot reach the scene object: every frame is drawn (slower) and replaced "
+                    "scenes are not freed (memory grows with each structure)"
+                )
         except PlaywrightError as error:
             await page.close()
             raise RenderError(

@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 
+from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import async_playwright
 
 log = logging.getLogger(__name__)
@@ -101,8 +102,11 @@ async def chromium(executable, gl, extra_flags=(), env=None):
         try:
             yield browser
         finally:
-            await browser.close()
-            log.info("closed the browser")
+            try:
+                await browser.close()
+                log.info("closed the browser")
+            except PlaywrightError as error:  # already gone with its driver (e.g. Ctrl-C)
+                log.info("browser already gone: %s", str(error).splitlines()[0])
 
 
 async def webgl_renderer(executable="auto", gl="llvmpipe"):

@@ -26,7 +26,8 @@ DISPLAY_OPTIONS = {
 BONDING_STRATEGY = "CrystalNN"
 
 # Camera directions as (turn about the vertical screen axis, tilt towards the viewer), degrees.
-# "top" is Crystal Toolkit's own view, down the Cartesian z axis (the c axis of most cells).
+# "top" is Crystal Toolkit's own view, down the Cartesian z axis: perpendicular to the a-b
+# plane in pymatgen's lattice convention (a along x, b in the x-y plane); what the paper used.
 # "oblique" turns and tilts the crystal so that three faces of a box-shaped cell show.
 CAMERAS = {"top": (0.0, 0.0), "oblique": (30.0, 25.0)}
 
