@@ -17,6 +17,7 @@ import argparse
 import logging
 import os
 import shutil
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -113,6 +114,15 @@ def run(items, out, settings):
 
 
 def main():
+    args = parse_args()
+    if args.out:
+        benchmark(args, Path(args.out))
+    else:
+        with tempfile.TemporaryDirectory(prefix="matfuse-render-benchmark-") as out:
+            benchmark(args, Path(out))
+
+
+def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--every", type=int, default=1, help="take every n-th structure (sorted by id)")
     parser.add_argument("--pages", default="1,2", help="page counts to compare")
@@ -120,8 +130,11 @@ def main():
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds the set is cut into")
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--camera", default="top")
-    parser.add_argument("--out", default=str(REPO / "benchmarks" / "out" / "render"))
-    args = parser.parse_args()
+    parser.add_argument("--out", help="keep the PNGs here (default: a temporary folder, removed)")
+    return parser.parse_args()
+
+
+def benchmark(args, out):
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger().handlers[0].setLevel(logging.WARNING)  # print warnings only...
     logging.getLogger("matfuse").setLevel(logging.INFO)  # ...but let ReadyClock see "ready"
@@ -138,7 +151,7 @@ def main():
         for gl, pages in variants if number % 2 == 0 else variants[::-1]:
             settings = RenderSettings(size=args.size, camera=args.camera, pages=pages, gl=gl)
             part = [items[i] for i in round_]
-            result = run(part, Path(args.out) / f"{gl}_pages{pages}" / f"round{number}", settings)
+            result = run(part, out / f"{gl}_pages{pages}" / f"round{number}", settings)
             results[gl, pages].append(result)
             print(f"  round {number}, {gl}, {pages} page(s): {len(part)} in {result['wall']:.1f} s "
                   f"(load average {os.getloadavg()[0]:.1f})")

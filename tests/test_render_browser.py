@@ -7,7 +7,6 @@ pictures in docs/images/ from the pipeline (otherwise they are compared with fre
 import asyncio
 import base64
 import io
-import json
 import logging
 import os
 import re
