@@ -66,6 +66,7 @@ def source_files():
 def modality_table(modality):
     return {
         "text": "results/modalities/text.parquet",
+        "image": "results/modalities/image.parquet",
         # the structure embedding of the configured method (random | trained | chgnet)
         "tabular": f"results/modalities/potnet_{config['embeddings']['method']}.parquet",
     }[modality]
