@@ -94,3 +94,17 @@ def all_results():
     return expand(
         "results/tables/{table}.{ext}", table=METRIC_TABLES, ext=["csv", "md"]
     ) + expand("results/figures/{figure}.png", figure=FIGURES)
+
+
+def benchmark_files():
+    """Every benchmark file the study writes, so the summary runs after all of them."""
+    return [rules.sample_materials.benchmark, rules.write_cifs.benchmark] + expand(
+        rules.fit_model.benchmark, combo=COMBOS, target=TARGETS
+    )
+
+
+REPORT_OUTPUTS = [
+    "results/benchmarks/benchmarks.csv",
+    "results/benchmarks/benchmarks.png",
+    "results/report/config.yaml",
+]
