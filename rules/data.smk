@@ -30,7 +30,7 @@ rule sample_materials:
     log:
         "logs/data/sample_materials.log",
     benchmark:
-        "benchmarks/sample_materials.tsv"
+        "results/benchmarks/sample_materials.tsv"
     conda:
         "../envs/data.yaml"
     params:

@@ -41,11 +41,13 @@ rule metric_table:
         "../envs/report.yaml"
     params:
         targets=config["targets"],
+        confidence=config["evaluate"]["confidence"],
     script:
         "../workflow/scripts/metric_table.py"
 
 
 rule metric_figure:
+    """Bars of MAE/RMSE and of the scaled metrics with CIs, heat maps of the scaled metrics."""
     input:
         "results/metrics/metrics.csv",
     output:
@@ -63,5 +65,26 @@ rule metric_figure:
         "../envs/report.yaml"
     params:
         targets=config["targets"],
+        confidence=config["evaluate"]["confidence"],
     script:
         "../workflow/scripts/metric_figure.py"
+
+
+rule compare_with_paper:
+    """Our metric beside the paper's published value, per combination and target."""
+    input:
+        metrics="results/metrics/metrics.csv",
+        paper="config/reference/paper_{table}.csv",
+    output:
+        "results/tables/paper_{table}.md",
+    log:
+        "logs/evaluate/paper_{table}.log",
+    wildcard_constraints:
+        table="|".join(METRIC_TABLES),
+    conda:
+        "../envs/report.yaml"
+    params:
+        targets=config["targets"],
+        confidence=config["evaluate"]["confidence"],
+    script:
+        "../workflow/scripts/compare_with_paper.py"

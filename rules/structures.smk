@@ -7,7 +7,7 @@ rule write_cifs:
     log:
         "logs/structures/write_cifs.log",
     benchmark:
-        "benchmarks/write_cifs.tsv"
+        "results/benchmarks/write_cifs.tsv"
     conda:
         "../envs/data.yaml"
     params:

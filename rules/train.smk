@@ -30,7 +30,7 @@ rule fit_model:
     log:
         "logs/train/{combo}/{target}.log",
     benchmark:
-        "benchmarks/train/{combo}/{target}.tsv"
+        "results/benchmarks/train/{combo}/{target}.tsv"
     conda:
         "../envs/automm.yaml"
     threads: config["train"]["threads"]

@@ -56,7 +56,7 @@ def test_tiny_study_keeps_its_bookkeeping(tiny_study):
     status = json.loads((tiny_study / "results/predictions/text/gap.json").read_text())
     assert status["ok"] and status["backbones"]["text"]["source"] == "package"
     for costly in ("sample_materials", "write_cifs", "train/text/gap"):
-        assert (tiny_study / f"benchmarks/{costly}.tsv").exists()
+        assert (tiny_study / f"results/benchmarks/{costly}.tsv").exists()
 
 
 @pytest.mark.workflow

@@ -10,7 +10,7 @@ from pathlib import Path
 def log_to(path):
     """Log to `path` for the duration; an exception is logged with its traceback, then re-raised."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", buffering=1) as stream:
+    with open(path, "w", buffering=1) as stream:
         handler = logging.StreamHandler(stream)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root = logging.getLogger()

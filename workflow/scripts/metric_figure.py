@@ -8,5 +8,6 @@ with log_to(snakemake.log[0]):
         pd.read_csv(snakemake.input[0]),
         figure=snakemake.wildcards.figure,
         targets=snakemake.params.targets,
+        confidence=snakemake.params.confidence,
         path=snakemake.output[0],
     )

@@ -8,6 +8,7 @@ with log_to(snakemake.log[0]):
         pd.read_csv(snakemake.input[0]),
         metric=snakemake.wildcards.table,
         targets=snakemake.params.targets,
+        confidence=snakemake.params.confidence,
         csv_path=snakemake.output.csv,
         md_path=snakemake.output.md,
     )

@@ -1,0 +1,255 @@
+"""The paper's figures as PNG: MAE and RMSE bars per target, bars of the scaled metrics, heat
+maps of the scaled metrics. Every combination keeps one colour in every figure; a model without
+a value is drawn as a gap marked ×, with the reasons listed under the figure."""
+
+import itertools
+import logging
+import textwrap
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+import numpy as np  # noqa: E402
+from matplotlib.colors import TwoSlopeNorm  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch, Rectangle  # noqa: E402
+
+from matfuse.layout import (  # noqa: E402
+    METRIC_NAMES,
+    MODALITY_ORDER,
+    combo_sort_key,
+    metric_grid,
+    note_parts,
+    target_heading,
+)
+
+log = logging.getLogger(__name__)
+
+FIGURES = ("errors_bars", "scaled_bars", "scaled_heatmap")
+# DejaVu Sans ships with matplotlib and has μ, Å, ³ and ·, which the units need.
+STYLE = {"font.family": "DejaVu Sans", "font.size": 11, "axes.titlesize": 12, "savefig.dpi": 150}
+# tab10 by position in the full paper order, so a combination has one colour in every figure.
+PAPER_COMBOS = [
+    "+".join(c)
+    for size in range(1, len(MODALITY_ORDER) + 1)
+    for c in itertools.combinations(MODALITY_ORDER, size)
+]
+_PALETTE = plt.get_cmap("tab10").colors
+NO_VALUE = "×"
+
+
+def combo_colour(combo, combos):
+    """tab10 colour of a combination: by its place in the paper's seven, others after them."""
+    extra = [c for c in sorted(combos, key=combo_sort_key) if c not in PAPER_COMBOS]
+    order = PAPER_COMBOS + extra
+    return _PALETTE[order.index(combo) % len(_PALETTE)]
+
+
+def draw_figure(metrics_df, figure, targets, path, confidence=None):
+    """Draw `figure` (one of FIGURES) from the long metrics table into the PNG `path`."""
+    if figure not in FIGURES:
+        raise ValueError(f"unknown figure {figure!r}; expected one of {list(FIGURES)}")
+    metrics = ("mae", "rmse") if figure == "errors_bars" else ("mae_scaled", "rmse_scaled")
+    grids = {m: metric_grid(metrics_df, m, targets) for m in metrics}
+    with plt.rc_context(STYLE):
+        if figure == "scaled_heatmap":
+            fig = _heatmaps(grids, targets)
+        else:
+            bars = _errors_bars if figure == "errors_bars" else _scaled_bars
+            fig = bars(grids, targets, _ci_text(confidence))
+        fig.savefig(path)
+        plt.close(fig)
+    log.info("%s written to %s", figure, path)
+
+
+def _errors_bars(grids, targets, ci_text):
+    """One panel per target (units differ): MAE and RMSE groups, one bar per combination."""
+    combos = _combos(grids)
+    n_panels = len(targets) + 1  # the last holds the legend
+    ncols = min(4, n_panels)
+    nrows = -(-n_panels // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.6 * nrows + 0.8), squeeze=False)
+    axes = axes.ravel()
+    for ax, target in zip(axes, targets):
+        _bar_groups(ax, grids, combos, [target], list(grids))
+        ax.set_xticks(range(len(grids)), [METRIC_NAMES[m] for m in grids])
+        ax.set_title(target_heading(targets, target, "mae"))
+        unit = (targets.get(target) or {}).get("unit")
+        ax.set_ylabel(f"error ({unit})" if unit else "error")
+    for ax in axes[len(targets) :]:
+        ax.axis("off")
+    _legend(axes[len(targets)], grids, combos)
+    fig.suptitle(f"MAE and RMSE on the test split (error bars: {ci_text})")
+    _finish(fig, grids)
+    return fig
+
+
+def _scaled_bars(grids, targets, ci_text):
+    """One panel per scaled metric: a group of combination bars per target, a line at 1."""
+    combos = _combos(grids)
+    fig, axes = plt.subplots(len(grids), 1, figsize=(max(9, 2.1 * len(targets) + 3), 8.5))
+    for ax, metric in zip(np.atleast_1d(axes), grids):
+        _bar_groups(ax, grids, combos, list(targets), [metric])
+        ax.set_xticks(range(len(targets)), [target_heading(targets, t, metric) for t in targets])
+        ax.axhline(1, color="black", linestyle="--", linewidth=1)
+        ax.set_ylabel(METRIC_NAMES[metric])
+        ax.set_title(METRIC_NAMES[metric])
+    reference = Line2D([], [], color="black", linestyle="--", label="1 = predicting the mean")
+    _legend(np.atleast_1d(axes)[0], grids, combos, extra=[reference], outside=True)
+    fig.suptitle(f"Scaled errors on the test split (error bars: {ci_text})")
+    _finish(fig, grids)
+    return fig
+
+
+def _bar_groups(ax, grids, combos, targets, metrics):
+    """Bars at x = group index (one group per target × metric pair), one bar per combination."""
+    width = 0.8 / len(combos)
+    tops = []
+    for group, (target, metric) in enumerate(itertools.product(targets, metrics)):
+        for i, combo in enumerate(combos):
+            cell = grids[metric].loc[(combo, target)]
+            x = group - 0.4 + width * (i + 0.5)
+            if np.isfinite(cell["value"]):
+                ax.bar(x, cell["value"], width, color=combo_colour(combo, combos))
+                tops.append(cell["value"])
+                if np.isfinite(cell["ci_low"]) and np.isfinite(cell["ci_high"]):
+                    error = [
+                        [max(cell["value"] - cell["ci_low"], 0)],
+                        [max(cell["ci_high"] - cell["value"], 0)],
+                    ]
+                    ax.errorbar(x, cell["value"], yerr=error, color="black", capsize=2, lw=0.9)
+                    tops.append(cell["ci_high"])
+            else:
+                ax.plot(
+                    x,
+                    0,
+                    marker="x",
+                    color=combo_colour(combo, combos),
+                    ms=7,
+                    mew=2,
+                    clip_on=False,
+                    zorder=3,
+                )
+    ax.set_ylim(0, 1.08 * max(tops, default=1))
+    ax.set_xlim(-0.5, len(targets) * len(metrics) - 0.5)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+
+
+def _heatmaps(grids, targets):
+    """Combination × target maps of both scaled metrics; one diverging scale centred at 1."""
+    combos = _combos(grids)
+    values = {m: g["value"].unstack("target").loc[combos, list(targets)] for m, g in grids.items()}
+    finite = np.concatenate([v.to_numpy(float).ravel() for v in values.values()])
+    finite = finite[np.isfinite(finite)]
+    norm = TwoSlopeNorm(vmin=0, vcenter=1, vmax=max(1.5, finite.max(initial=0)))
+    width = max(10, 1.05 * len(targets) * len(grids) + 4.5)
+    fig, axes = plt.subplots(1, len(grids), figsize=(width, 0.55 * len(combos) + 2.8))
+    for ax, (metric, table) in zip(np.atleast_1d(axes), values.items()):
+        data = table.to_numpy(float)
+        image = ax.imshow(np.ma.masked_invalid(data), cmap="coolwarm", norm=norm, aspect="auto")
+        best = grids[metric]["best"].unstack("target").loc[combos, list(targets)].to_numpy()
+        for (row, col), value in np.ndenumerate(data):
+            if np.isfinite(value):
+                shade = np.mean(image.cmap(norm(value))[:3])
+                ax.text(
+                    col,
+                    row,
+                    f"{value:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=10,
+                    color="white" if shade < 0.45 else "black",
+                    fontweight="bold" if best[row, col] else "normal",
+                )
+                if best[row, col]:
+                    ax.add_patch(
+                        Rectangle(
+                            (col - 0.5, row - 0.5), 1, 1, fill=False, lw=2.2, edgecolor="black"
+                        )
+                    )
+            else:
+                ax.add_patch(
+                    Rectangle(
+                        (col - 0.5, row - 0.5),
+                        1,
+                        1,
+                        facecolor="0.9",
+                        hatch="//",
+                        edgecolor="0.6",
+                        lw=0,
+                    )
+                )
+                ax.text(col, row, NO_VALUE, ha="center", va="center", fontsize=12)
+        ax.set_xticks(
+            range(len(targets)),
+            [target_heading(targets, t, metric) for t in targets],
+            rotation=30,
+            ha="right",
+            rotation_mode="anchor",
+        )
+        ax.set_yticks(range(len(combos)), _combo_labels(grids, combos))
+        ax.set_title(METRIC_NAMES[metric])
+        ax.tick_params(length=0)
+    fig.colorbar(image, ax=axes, shrink=0.9, label="scaled error")
+    fig.suptitle(
+        "Scaled errors on the test split (1 = predicting the mean; boxed: lowest per target)"
+    )
+    _finish(fig, grids)
+    return fig
+
+
+def _legend(ax, grids, combos, extra=(), outside=False):
+    handles = [
+        Patch(color=combo_colour(c, combos), label=label)
+        for c, label in zip(combos, _combo_labels(grids, combos))
+    ] + list(extra)
+    if outside:
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    else:
+        ax.legend(handles=handles, loc="center", frameon=False, title="combination")
+
+
+def _finish(fig, grids):
+    """Notes under the figure (missing values, not-pretrained backbones); layout that keeps them."""
+    notes = _notes(grids)
+    lines = [line for note in notes for line in textwrap.wrap(note, 150)]
+    height = fig.get_figheight()
+    bottom = (0.22 * len(lines) + 0.1) / height if lines else 0
+    fig.set_layout_engine("constrained", rect=(0, bottom, 1, 1 - bottom))
+    if lines:
+        fig.text(0.01, bottom - 0.05 / height, "\n".join(lines), va="top", ha="left", fontsize=9)
+
+
+def _notes(grids):
+    notes = []
+    missing = {}
+    for grid in grids.values():
+        for (combo, target), cell in grid[~np.isfinite(grid["value"])].iterrows():
+            missing.setdefault(cell["reason"].splitlines()[0][:160], set()).add(f"{combo}/{target}")
+    for reason, where in missing.items():
+        notes.append(f"{NO_VALUE} no value for {', '.join(sorted(where))}: {reason}")
+    backbone = {
+        p
+        for grid in grids.values()
+        for note in grid.loc[~grid["pretrained"], "note"]
+        for p in note_parts(note, "backbone")
+    }
+    notes += [f"† {p}: not the pretrained setting" for p in sorted(backbone)]
+    return notes
+
+
+def _combos(grids):
+    return list(dict.fromkeys(next(iter(grids.values())).index.get_level_values("combo")))
+
+
+def _combo_labels(grids, combos):
+    pretrained = {
+        combo: all(g.loc[combo, "pretrained"].all() for g in grids.values()) for combo in combos
+    }
+    return [c + ("" if pretrained[c] else " †") for c in combos]
+
+
+def _ci_text(confidence):
+    return f"{confidence:.0%} bootstrap CI" if confidence else "bootstrap CI"

@@ -1,0 +1,92 @@
+"""How metrics are laid out for readers, shared by tables and figures: the combination order,
+target headings with units, and one metric as a combination × target grid."""
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from matfuse.evaluate import NOTE_SEPARATOR, note_kind
+
+MODALITY_ORDER = ("tabular", "image", "text")
+METRIC_NAMES = {
+    "mae": "MAE",
+    "rmse": "RMSE",
+    "mae_scaled": "MAE/MAD",
+    "rmse_scaled": "RMSE/RMSD",
+}
+SCALED_METRICS = ("mae_scaled", "rmse_scaled")
+
+
+def combo_sort_key(combo):
+    """The paper's order: singles, then pairs, then all three, each in modality order
+    (tabular, image, text, tabular+image, tabular+text, image+text, tabular+image+text).
+    Unknown modalities sort after the known ones."""
+    parts = combo.split("+")
+    rank = [MODALITY_ORDER.index(p) if p in MODALITY_ORDER else len(MODALITY_ORDER) for p in parts]
+    return (len(parts), rank, parts)
+
+
+def ordered_combos(combos):
+    return sorted(set(combos), key=combo_sort_key)
+
+
+def target_heading(targets, key, metric):
+    """`Gap (eV)`: the target's label (default: its key) with its unit, unitless for scaled metrics."""
+    spec = targets.get(key) or {}
+    label = spec.get("label") or key
+    unit = spec.get("unit")
+    return f"{label} ({unit})" if unit and metric not in SCALED_METRICS else label
+
+
+def metric_grid(metrics, metric, targets):
+    """One metric as a grid: rows = combinations present in `metrics` (paper order, the same
+    for every metric), columns = the config's targets in config order. Each cell carries value,
+    ci_low, ci_high, n_test, ok, reason, note, pretrained and best (lowest of its column, among
+    at least two); a (combination, target) without a row in `metrics` gets reason
+    'no metrics row'.
+
+    Returns a DataFrame indexed by (combo, target) in grid order.
+    """
+    if metric not in METRIC_NAMES:
+        raise ValueError(f"unknown metric {metric!r}; expected one of {list(METRIC_NAMES)}")
+    rows = metrics[metrics["metric"] == metric]
+    unknown = sorted(set(rows["target"]) - set(targets))
+    if unknown:
+        raise ValueError(f"metrics name targets missing from the config: {unknown}")
+    combos = ordered_combos(metrics["combo"])
+    index = pd.MultiIndex.from_product([combos, list(targets)], names=["combo", "target"])
+    grid = rows.set_index(["combo", "target"]).reindex(index)
+    grid["reason"] = grid["reason"].fillna("")
+    grid.loc[grid["metric"].isna(), "reason"] = "no metrics row"
+    grid["note"] = grid["note"].fillna("")
+    # Read back from CSV, a missing flag is NaN: only an explicit False marks a combination.
+    grid["pretrained"] = ~grid["pretrained"].astype(str).str.lower().eq("false")
+    grid["ok"] = grid["ok"].astype(str).str.lower().eq("true")
+    for column in ("value", "ci_low", "ci_high", "n_test"):
+        grid[column] = pd.to_numeric(grid[column], errors="coerce")
+    grid["best"] = _lowest_per_target(grid["value"])
+    return grid
+
+
+def _lowest_per_target(values):
+    """True where a value is the lowest finite value of its target (ties all True), among at
+    least two: a lone value is not marked best."""
+    by_target = values.groupby(level="target")
+    compared = by_target.transform("count") >= 2
+    return compared & np.isclose(values, by_target.transform("min"), rtol=1e-12, atol=0)
+
+
+def note_parts(note, kind):
+    """The parts of a metrics `note` of one kind ('backbone', 'embedding' or 'metric')."""
+    return [p for p in str(note).split(NOTE_SEPARATOR) if p and note_kind(p) == kind]
+
+
+def decimals_for(values):
+    """Decimals that give the smallest magnitude among `values` three significant digits
+    (at least 3, as in the paper's tables), so 0.00512 and 10.384 both read well."""
+    finite = np.abs(np.asarray(values, dtype=float))
+    finite = finite[np.isfinite(finite) & (finite > 0)]
+    if not finite.size:
+        return 3
+    return int(min(8, max(3, 2 - math.floor(math.log10(finite.min())))))

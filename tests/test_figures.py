@@ -1,0 +1,75 @@
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from synthetic_models import CONFIG_TARGETS, write_model, write_study
+
+from matfuse.evaluate import collect_metrics
+from matfuse.figures import FIGURES, combo_colour, draw_figure
+
+# figure size × 150 dpi for 7 combinations × 7 targets
+EXPECTED_SIZE = {
+    "errors_bars": (2520, 1200),
+    "scaled_bars": (2655, 1275),
+    "scaled_heatmap": (2880, 997),
+}
+
+
+@pytest.fixture(scope="module")
+def study_metrics(tmp_path_factory):
+    """Metrics of a synthetic 7 × 7 study with one failed fit, through metrics.csv."""
+    folder = tmp_path_factory.mktemp("study")
+    predictions, statuses = write_study(folder / "predictions")
+    collect_metrics(predictions, statuses, 200, 0.95, 42).to_csv(folder / "metrics.csv")
+    return pd.read_csv(folder / "metrics.csv")
+
+
+def _pixels(path):
+    with Image.open(path) as image:
+        image.load()
+        return image.size, np.asarray(image.convert("RGB"))
+
+
+def _has_colour(pixels, colour, tolerance=3):
+    rgb = np.array(colour) * 255
+    return bool((np.abs(pixels.astype(float) - rgb).max(axis=-1) <= tolerance).any())
+
+
+@pytest.mark.parametrize("figure", FIGURES)
+def test_figures_are_drawn_with_every_combination(study_metrics, tmp_path, figure):
+    path = tmp_path / f"{figure}.png"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. a glyph missing from the font (μ, Å, ³, ·)
+        draw_figure(study_metrics, figure, CONFIG_TARGETS, path, confidence=0.95)
+    size, pixels = _pixels(path)
+    assert size == EXPECTED_SIZE[figure]
+    assert (pixels < 250).any(axis=-1).mean() > 0.05  # not blank
+    if figure != "scaled_heatmap":
+        combos = list(dict.fromkeys(study_metrics["combo"]))
+        for combo in combos:
+            assert _has_colour(pixels, combo_colour(combo, combos)), combo
+
+
+def test_colours_are_fixed_per_combination():
+    assert combo_colour("text", ["text"]) == combo_colour("text", ["image+text", "text", "image"])
+    assert combo_colour("tabular", ["tabular"]) != combo_colour("image", ["image"])
+
+
+def test_figures_survive_a_target_without_any_model(tmp_path):
+    models = [
+        write_model(tmp_path, "text", "gap", [1.0, 2.0, 3.0], [1.5, 2.0, 2.5]),
+        write_model(tmp_path, "text", "e_form", ok=False, reason="no data"),
+    ]
+    metrics = collect_metrics([m[0] for m in models], [m[1] for m in models], 50, 0.95, 0)
+    targets = {t: CONFIG_TARGETS[t] for t in ("gap", "e_form")}
+    for figure in FIGURES:
+        path = tmp_path / f"{figure}.png"
+        draw_figure(metrics, figure, targets, path)
+        assert _pixels(path)[1].std() > 0
+
+
+def test_unknown_figure_is_refused(study_metrics, tmp_path):
+    with pytest.raises(ValueError, match="unknown figure"):
+        draw_figure(study_metrics, "pie", CONFIG_TARGETS, tmp_path / "pie.png")

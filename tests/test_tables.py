@@ -1,0 +1,188 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from matfuse.evaluate import COLUMNS
+from matfuse.tables import write_metric_table, write_paper_comparison
+
+TARGETS = {
+    "gap": {"field": "band_gap_ind", "label": "Gap", "unit": "eV"},
+    "mag_per_volume": {"field": "total_mag", "per": "volume", "label": "Mag/vol", "unit": "μB/Å³"},
+    "e_total_per_atom": {"field": "energy_total", "per": "nsites", "unit": "eV/atom"},
+}
+
+
+def _row(combo, target, value, metric="mae", ok=True, reason="", pretrained=True, note=""):
+    low, high = (value * 0.9, value * 1.1) if np.isfinite(value) else (np.nan, np.nan)
+    return dict(
+        combo=combo,
+        target=target,
+        metric=metric,
+        value=value,
+        ci_low=low,
+        ci_high=high,
+        n_test=150,
+        ok=ok,
+        reason=reason,
+        pretrained=pretrained,
+        note=note,
+    )
+
+
+def _metrics(tmp_path, rows):
+    """Through metrics.csv and back, as the table rule reads it."""
+    path = tmp_path / "metrics.csv"
+    pd.DataFrame(rows, columns=COLUMNS).to_csv(path, index=False)
+    return pd.read_csv(path)
+
+
+STUDY = [
+    # deliberately out of the paper's order
+    _row(
+        "image+text",
+        "gap",
+        0.10,
+        pretrained=False,
+        note="image backbone swin_base randomly initialised",
+    ),
+    _row(
+        "image+text",
+        "mag_per_volume",
+        0.00512,
+        pretrained=False,
+        note="image backbone swin_base randomly initialised",
+    ),
+    _row(
+        "image+text",
+        "e_total_per_atom",
+        0.20,
+        pretrained=False,
+        note="image backbone swin_base randomly initialised",
+    ),
+    _row("text", "gap", 0.13),
+    _row("text", "mag_per_volume", 0.00498),
+    _row("text", "e_total_per_atom", np.nan, ok=False, reason="fit failed: out of memory"),
+    _row("tabular", "gap", 0.10, note="structure embedding potnet_random"),
+    _row("tabular", "mag_per_volume", 0.0091, note="structure embedding potnet_random"),
+    {
+        **_row(
+            "tabular",
+            "e_total_per_atom",
+            0.30,
+            note="structure embedding potnet_random; no CI: n_bootstrap = 0",
+        ),
+        "ci_low": np.nan,
+        "ci_high": np.nan,
+    },
+]
+
+
+def _table(tmp_path, rows, metric="mae"):
+    write_metric_table(
+        _metrics(tmp_path, rows),
+        metric,
+        TARGETS,
+        tmp_path / "t.csv",
+        tmp_path / "t.md",
+        confidence=0.95,
+    )
+    return pd.read_csv(tmp_path / "t.csv"), (tmp_path / "t.md").read_text()
+
+
+def _md_rows(markdown):
+    lines = [line for line in markdown.splitlines() if line.startswith("| ")]
+    return [[cell.strip() for cell in line.strip("|").split(" | ")] for line in lines]
+
+
+def test_rows_follow_the_paper_order_and_columns_the_config(tmp_path):
+    csv, markdown = _table(tmp_path, STUDY)
+    rows = _md_rows(markdown)
+    assert rows[0] == ["Combination", "Gap (eV)", "Mag/vol (μB/Å³)", "e_total_per_atom (eV/atom)"]
+    assert [r[0] for r in rows[2:]] == ["tabular", "text", "image+text †"]
+    assert list(csv["modalities"]) == ["tabular", "text", "image+text"]
+    assert list(csv.columns) == ["modalities"] + [
+        f"{t}{s}" for t in TARGETS for s in ("", "_ci_low", "_ci_high", "_best")
+    ] + ["pretrained"]
+
+
+def test_scaled_metrics_are_headed_without_units(tmp_path):
+    rows = [{**r, "metric": "mae_scaled"} for r in STUDY]
+    _, markdown = _table(tmp_path, rows, metric="mae_scaled")
+    assert _md_rows(markdown)[0] == ["Combination", "Gap", "Mag/vol", "e_total_per_atom"]
+    assert "1 = predicting the test mean" in markdown
+
+
+def test_lowest_per_column_is_bold_with_ties(tmp_path):
+    csv, markdown = _table(tmp_path, STUDY)
+    rows = {r[0]: r[1:] for r in _md_rows(markdown)[2:]}
+    assert rows["tabular"][0] == "**0.100** [0.090, 0.110]"
+    assert rows["image+text †"][0].startswith("**0.100**")  # a tie: both are best
+    assert rows["text"][0] == "0.130 [0.117, 0.143]"
+    # small values keep three significant digits
+    assert rows["text"][1] == "**0.00498** [0.00448, 0.00548]"
+    assert list(csv["gap_best"]) == [True, False, True]
+    assert list(csv["mag_per_volume_best"]) == [False, True, False]
+    assert list(csv["e_total_per_atom_best"]) == [False, False, True]
+
+
+def test_missing_values_show_a_dash_and_their_reason(tmp_path):
+    csv, markdown = _table(tmp_path, STUDY)
+    rows = {r[0]: r[1:] for r in _md_rows(markdown)[2:]}
+    assert rows["text"][2] == "— ²"
+    assert "\n² fit failed: out of memory\n" in markdown
+    assert np.isnan(csv.loc[csv["modalities"] == "text", "e_total_per_atom"]).all()
+    # a value without an interval carries its note as a footnote
+    assert rows["tabular"][2] == "0.300 ¹"  # footnotes are numbered row by row
+    assert "\n¹ no CI: n_bootstrap = 0\n" in markdown
+
+
+def test_a_combination_without_rows_for_a_target_is_missing(tmp_path):
+    rows = [r for r in STUDY if not (r["combo"] == "tabular" and r["target"] == "gap")]
+    _, markdown = _table(tmp_path, rows)
+    assert _md_rows(markdown)[2][1].startswith("— ")
+    assert "no metrics row" in markdown
+
+
+def test_not_pretrained_and_embedding_are_footnoted(tmp_path):
+    csv, markdown = _table(tmp_path, STUDY)
+    assert (
+        "† image backbone swin_base randomly initialised: not the pretrained setting." in markdown
+    )
+    assert "Tabular modality: structure embedding potnet_random." in markdown
+    assert list(csv["pretrained"]) == [True, True, False]
+    assert "n = 150 materials" in markdown and "95% bootstrap CI" in markdown
+
+
+def test_unknown_metric_and_unconfigured_target_are_refused(tmp_path):
+    metrics = _metrics(tmp_path, STUDY)
+    with pytest.raises(ValueError, match="unknown metric"):
+        write_metric_table(metrics, "r2", TARGETS, tmp_path / "t.csv", tmp_path / "t.md")
+    with pytest.raises(ValueError, match="gap"):
+        write_metric_table(
+            metrics, "mae", {"mag_per_volume": {}}, tmp_path / "t.csv", tmp_path / "t.md"
+        )
+
+
+def test_paper_comparison_puts_ours_beside_theirs(tmp_path):
+    paper = tmp_path / "paper_mae.csv"
+    paper.write_text(
+        "modalities,gap,mag_per_volume,e_total_per_atom\n"
+        "tabular,0.147,0.009,10.384\ntext,0.130,0.006,5.416\n"
+    )
+    write_paper_comparison(
+        _metrics(tmp_path, STUDY), "mae", TARGETS, paper, tmp_path / "c.md", confidence=0.95
+    )
+    markdown = (tmp_path / "c.md").read_text()
+    rows = {r[0]: r[1:] for r in _md_rows(markdown)[2:]}
+    assert rows["tabular"] == ["0.100 / 0.147", "0.00910 / 0.009 ≈", "0.300 / 10.384"]
+    assert rows["text"] == ["0.130 / 0.13 ≈", "0.00498 / 0.006", "— ¹ / 5.416"]
+    assert rows["image+text †"][0] == "0.100 / n/a"
+    assert "per atom" in markdown and "per cell" in markdown
+    assert "¹ fit failed: out of memory" in markdown
+
+
+def test_a_lone_value_is_not_marked_best(tmp_path):
+    rows = [r for r in STUDY if r["combo"] == "text"]
+    csv, markdown = _table(tmp_path, rows)
+    assert "**" not in markdown.split("\n\n")[2]
+    assert not csv[["gap_best", "mag_per_volume_best", "e_total_per_atom_best"]].any(axis=None)
