@@ -104,7 +104,7 @@ def benchmark_files():
 
 
 REPORT_OUTPUTS = [
-    "results/benchmarks/benchmarks.csv",
-    "results/benchmarks/benchmarks.png",
+    "results/report/benchmarks.csv",
+    "results/report/benchmarks.png",
     "results/report/config.yaml",
 ]

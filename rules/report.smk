@@ -4,13 +4,13 @@ rule benchmark_summary:
         benchmark_files(),
     output:
         table=report(
-            "results/benchmarks/benchmarks.csv",
+            "results/report/benchmarks.csv",
             caption="../workflow/report/benchmarks.rst",
             category="Benchmarks",
             labels={"item": "table"},
         ),
         figure=report(
-            "results/benchmarks/benchmarks.png",
+            "results/report/benchmarks.png",
             caption="../workflow/report/benchmarks.rst",
             category="Benchmarks",
             labels={"item": "figure"},

@@ -72,7 +72,7 @@ def test_every_output_is_made(slurm_study):
     )
     assert "Nothing to be done" in dry.stdout + dry.stderr, dry.stdout
     for path in ("results/metrics/metrics.csv", "results/tables/mae.md", "results/figures/scaled_heatmap.png",
-                 "results/benchmarks/benchmarks.png", "results/report/config.yaml"):
+                 "results/report/benchmarks.png", "results/report/config.yaml"):
         assert (workdir / path).stat().st_size > 0, path
 
 

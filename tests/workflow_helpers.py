@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conftest import ALEXANDRIA, REPO
 
-WORKFLOW_FILES = ["Snakefile", "rules", "workflow", "config", "profiles"]
+WORKFLOW_FILES = ["Snakefile", "rules", "workflow", "config", "envs", "profiles"]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 

@@ -10,7 +10,7 @@ import yaml
 BENCHMARK_COLUMNS = {"s": "wall_s", "cpu_time": "cpu_s", "max_rss": "max_rss_mb", "mean_load": "mean_load"}
 
 
-def summarize_benchmarks(paths, root="benchmarks"):
+def summarize_benchmarks(paths, root="results/benchmarks"):
     """One row per benchmarked job: its step (the first folder or the file name under `root`),
     the job (the rest of the path, e.g. `text/gap`) and the mean over its benchmark repeats."""
     rows = []
@@ -47,4 +47,4 @@ def write_config(config, path, source_files=()):
     """The configuration as YAML; the input files are listed too, since an environment variable
     (MATFUSE_ALEXANDRIA_FILES) can replace the ones config names."""
     header = "".join(f"# source file: {f}\n" for f in source_files)
-    Path(path).write_text(header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+    Path(path).write_text(header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True, default_flow_style=None))
