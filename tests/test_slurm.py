@@ -21,8 +21,8 @@ SLURM_SCRIPTS = Path(__file__).parent / "slurm"
 CI_POLLING = ["--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2"]
 # The test cluster's one node has 2 CPUs: no job may ask for more.
 TEST_CLUSTER = ["--cores", "2", "--slurm-keep-successful-logs"]
-# Training asks for a GPU (tiny.yaml asks for none, as for a laptop).
-STUDY_CONFIG = ["--config", 'train={"gpus": 1}']
+# The tiny study, with a GPU per training job (tiny.yaml asks for none, as for a laptop).
+STUDY_CONFIG = ["--configfile", "config/tiny.yaml", "config/gpu.yaml"]
 STUDY_LIMIT_S = 3600
 LOCAL_RULES = {"all", "resolve_backbone", "download_alexandria"}
 PREPARE = {"sample_materials", "split_materials", "text_modality", "write_cifs"}
@@ -50,9 +50,9 @@ def slurm_jobs(workdir):
 @pytest.fixture(scope="module")
 def slurm_study(local_slurm, tmp_path_factory):
     workdir = copy_workflow(tmp_path_factory.mktemp("slurm"))
+    (workdir / "config/gpu.yaml").write_text("train:\n  gpus: 1\n")
     planned = planned_jobs(workdir)
     cmd = [SNAKEMAKE, "--profile", "profiles/slurm", *CI_POLLING, *TEST_CLUSTER, *STUDY_CONFIG]
-    cmd += ["--configfile", "config/tiny.yaml"]
     # snakemake stops (and scancels its jobs) on SIGINT; SIGTERM does not reliably stop it
     proc = subprocess.run(
         ["timeout", "-s", "INT", "-k", "30", str(STUDY_LIMIT_S), *cmd],
@@ -67,7 +67,7 @@ def slurm_study(local_slurm, tmp_path_factory):
 def test_every_output_is_made(slurm_study):
     workdir, _, _ = slurm_study
     dry = subprocess.run(
-        [SNAKEMAKE, "-n", *STUDY_CONFIG, "--configfile", "config/tiny.yaml"],
+        [SNAKEMAKE, "-n", *STUDY_CONFIG],
         cwd=workdir, env=workflow_env(), capture_output=True, text=True, check=True,
     )
     assert "Nothing to be done" in dry.stdout + dry.stderr, dry.stdout
