@@ -64,7 +64,20 @@ def source_files():
 
 
 def modality_table(modality):
-    return {"text": "results/modalities/text.parquet"}[modality]
+    return {
+        "text": "results/modalities/text.parquet",
+        # the structure embedding of the configured method (random | trained | chgnet)
+        "tabular": f"results/modalities/potnet_{config['embeddings']['method']}.parquet",
+    }[modality]
+
+
+def potnet_inputs(wildcards):
+    """The CIF manifest; `trained` also reads the split and the (train rows of the) targets."""
+    inputs = {"cifs": "results/structures/cifs.parquet"}
+    if wildcards.method == "trained":
+        inputs["split"] = "results/data/split.csv"
+        inputs["targets"] = "results/data/targets.parquet"
+    return inputs
 
 
 def backbones_for(combo):
