@@ -111,9 +111,12 @@ def all_results():
 
 def benchmark_files():
     """Every benchmark file the study writes, so the summary runs after all of them."""
-    return [rules.sample_materials.benchmark, rules.write_cifs.benchmark] + expand(
-        rules.fit_model.benchmark, combo=COMBOS, target=TARGETS
-    )
+    files = [rules.sample_materials.benchmark, rules.write_cifs.benchmark]
+    if "tabular" in enabled_modalities():
+        files += expand(
+            rules.potnet_embeddings.benchmark, method=config["embeddings"]["method"]
+        )
+    return files + expand(rules.fit_model.benchmark, combo=COMBOS, target=TARGETS)
 
 
 REPORT_OUTPUTS = [
