@@ -112,6 +112,10 @@ def all_results():
 def benchmark_files():
     """Every benchmark file the study writes, so the summary runs after all of them."""
     files = [rules.sample_materials.benchmark, rules.write_cifs.benchmark]
+    if "image" in enabled_modalities():
+        files += expand(
+            rules.render_images.benchmark, shard=range(config["images"]["shards"])
+        )
     if "tabular" in enabled_modalities():
         files += expand(
             rules.potnet_embeddings.benchmark, method=config["embeddings"]["method"]
