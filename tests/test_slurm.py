@@ -22,9 +22,9 @@ SLURM_SCRIPTS = Path(__file__).parent / "slurm"
 CI_POLLING = ["--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2"]
 # The test cluster's one node has 2 CPUs: no job may ask for more.
 TEST_CLUSTER = ["--cores", "2", "--slurm-keep-successful-logs"]
-# The tiny study with every modality, narrowed to one target: 7 fits, one per combination,
-# instead of 49, since each SLURM job costs ~30 s more here than a local job. Training asks for
-# a GPU (tiny.yaml asks for none, as for a laptop).
+# The tiny study with every modality the workflow has, narrowed to one target: one fit per
+# combination (7 with three modalities, not 49), since each SLURM job costs ~10-30 s more here
+# than a local job. Training asks for a GPU (tiny.yaml asks for none, as for a laptop).
 STUDY_TARGET = "e_form"
 STUDY_OVERRIDES = {"modalities": ["tabular", "text"], "train": {"gpus": 1}}
 STUDY_LIMIT_S = 3600
