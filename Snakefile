@@ -10,6 +10,9 @@ configfile: "config/config.yaml"
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/structures.smk"
@@ -19,9 +22,11 @@ include: "rules/embeddings.smk"
 include: "rules/dataset.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
+include: "rules/report.smk"
 
 
 rule all:
     default_target: True
     input:
         all_results(),
+        REPORT_OUTPUTS,

@@ -108,3 +108,24 @@ def all_results():
     return expand(
         "results/tables/{table}.{ext}", table=METRIC_TABLES, ext=["csv", "md"]
     ) + expand("results/figures/{figure}.png", figure=FIGURES)
+
+
+def benchmark_files():
+    """Every benchmark file the study writes, so the summary runs after all of them."""
+    files = [rules.sample_materials.benchmark, rules.write_cifs.benchmark]
+    if "image" in enabled_modalities():
+        files += expand(
+            rules.render_images.benchmark, shard=range(config["images"]["shards"])
+        )
+    if "tabular" in enabled_modalities():
+        files += expand(
+            rules.potnet_embeddings.benchmark, method=config["embeddings"]["method"]
+        )
+    return files + expand(rules.fit_model.benchmark, combo=COMBOS, target=TARGETS)
+
+
+REPORT_OUTPUTS = [
+    "results/report/benchmarks.csv",
+    "results/report/benchmarks.png",
+    "results/report/config.yaml",
+]

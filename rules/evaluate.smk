@@ -4,7 +4,11 @@ rule evaluate_models:
         predictions=model_outputs("predictions"),
         status=model_outputs("status"),
     output:
-        "results/metrics/metrics.csv",
+        report(
+            "results/metrics/metrics.csv",
+            caption="../workflow/report/metrics.rst",
+            category="Metrics",
+        ),
     log:
         "logs/evaluate/evaluate_models.log",
     conda:
@@ -22,7 +26,12 @@ rule metric_table:
     input:
         "results/metrics/metrics.csv",
     output:
-        csv="results/tables/{table}.csv",
+        csv=report(
+            "results/tables/{table}.csv",
+            caption="../workflow/report/table.rst",
+            category="Tables",
+            labels={"metric": "{table}"},
+        ),
         md="results/tables/{table}.md",
     log:
         "logs/evaluate/table_{table}.log",
@@ -42,7 +51,12 @@ rule metric_figure:
     input:
         "results/metrics/metrics.csv",
     output:
-        "results/figures/{figure}.png",
+        report(
+            "results/figures/{figure}.png",
+            caption="../workflow/report/figure.rst",
+            category="Figures",
+            labels={"figure": "{figure}"},
+        ),
     log:
         "logs/evaluate/figure_{figure}.log",
     wildcard_constraints:

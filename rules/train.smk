@@ -36,8 +36,9 @@ rule fit_model:
     threads: config["train"]["threads"]
     resources:
         gpu=config["train"]["gpus"],
-        mem_mb=config["train"]["mem_mb"],
-        runtime=config["train"]["runtime"],
+        # a job killed for its memory or time limit is retried (--retries) with more of both
+        mem_mb=lambda wc, attempt: config["train"]["mem_mb"] * attempt,
+        runtime=lambda wc, attempt: config["train"]["runtime"] * attempt,
     params:
         train=config["train"],
         seed=config["seed"],

@@ -5,6 +5,7 @@ import math
 
 import pandas as pd
 import pytest
+import yaml
 from PIL import Image
 from workflow_helpers import copy_workflow, planned_jobs, snakemake
 
@@ -63,6 +64,25 @@ def test_tiny_study_keeps_its_bookkeeping(tiny_study):
     assert status["ok"] and status["backbones"]["text"]["source"] == "package"
     for costly in ("sample_materials", "write_cifs", "train/text/gap"):
         assert (tiny_study / f"results/benchmarks/{costly}.tsv").exists()
+
+
+@pytest.mark.workflow
+def test_report_holds_tables_figures_benchmarks_and_config_with_captions(tiny_study):
+    snakemake(tiny_study, "--report", "results/report.html")
+    html = (tiny_study / "results/report.html").read_text()
+    items = [f"results/tables/{t}.csv" for t in ("mae", "rmse", "mae_scaled", "rmse_scaled")]
+    items += [f"results/figures/{f}.png" for f in ("errors_bars", "scaled_bars", "scaled_heatmap")]
+    items += ["results/metrics/metrics.csv", "results/report/benchmarks.csv", "results/report/benchmarks.png"]
+    items += ["results/report/config.yaml"]
+    assert [item for item in items if item not in html] == []
+    # captions and the workflow description, rendered with this run's config
+    assert "Mean absolute error (MAE) on the test split" in html
+    assert "117 materials drawn at random" in html
+    benchmarks = pd.read_csv(tiny_study / "results/report/benchmarks.csv")
+    assert {"sample_materials", "write_cifs", "train"} <= set(benchmarks["step"])
+    assert (benchmarks["wall_s"] > 0).all()
+    config = yaml.safe_load((tiny_study / "results/report/config.yaml").read_text())
+    assert config["data"]["n_materials"] == 117
 
 
 @pytest.mark.workflow

@@ -6,6 +6,7 @@ with the reason) and an empty predictions table, and the job itself succeeds.
 
 import json
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -112,6 +113,8 @@ def _fit_and_predict(dataset, modalities, target, backbones, settings, seed, thr
     test = table.loc[table["split"] == "test"]
     record["n_train"], record["n_test"] = len(train), len(test)
     num_gpus = available_gpus(settings["gpus"])
+    # the GPUs a scheduler (SLURM --gpus) gave this job; unset when run outside one
+    log.info("CUDA_VISIBLE_DEVICES=%s", os.environ.get("CUDA_VISIBLE_DEVICES", "<unset>"))
     record["device"] = "cuda" if num_gpus else "cpu"
     hp = hyperparameters(settings, {m: backbones[m] for m in modalities if m in backbones}, threads, num_gpus)
     log.info("fitting %s on %d train rows, columns %s, hyperparameters %s", target, len(train), column_types, hp)

@@ -1,0 +1,127 @@
+"""The tiny study through `--profile profiles/slurm` on a real single-node SLURM cluster.
+
+The cluster (tests/slurm/start_local_slurm.sh: Debian's slurmctld, slurmd and munge, one fake
+GPU) is started for this module and stopped afterwards by its pid files, also when a test fails.
+"""
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from workflow_helpers import SNAKEMAKE, copy_workflow, planned_jobs, workflow_env
+
+pytestmark = pytest.mark.slurm
+
+SLURM_SCRIPTS = Path(__file__).parent / "slurm"
+# The test cluster has no slurmdbd, hence no sacct, on which the plugin would wait forever:
+# poll with squeue instead. Only here, never in the profile users run on a real cluster.
+CI_POLLING = ["--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2"]
+# The test cluster's one node has 2 CPUs: no job may ask for more.
+TEST_CLUSTER = ["--cores", "2", "--slurm-keep-successful-logs"]
+# The tiny study (every modality), narrowed to one target: one fit per combination (7, not 49),
+# since each SLURM job costs ~10-30 s more here than a local job. Training asks for a GPU
+# (tiny.yaml asks for none, as for a laptop).
+STUDY_TARGET = "e_form"
+STUDY_OVERRIDES = {"train": {"gpus": 1}}
+STUDY_LIMIT_S = 3600
+LOCAL_RULES = {"all", "resolve_backbone", "download_alexandria"}
+# the profile's groups: each runs as one SLURM job
+GROUPS = {
+    "prepare": {"sample_materials", "split_materials", "text_modality", "write_cifs"},
+    "assemble": {"join_image_shards", "align_dataset"},
+    "summarize": {"evaluate_models", "metric_table", "metric_figure", "benchmark_summary", "report_config"},
+}
+
+
+@pytest.fixture(scope="module")
+def local_slurm():
+    if os.geteuid() != 0:
+        pytest.skip("starting a SLURM cluster needs root")
+    try:
+        subprocess.run(["bash", SLURM_SCRIPTS / "start_local_slurm.sh"], check=True, timeout=900)
+        yield
+    finally:
+        subprocess.run(["bash", SLURM_SCRIPTS / "stop_local_slurm.sh"], timeout=120)
+
+
+def narrow_study(workdir):
+    """Edit the scratch copy's config: one target in config.yaml, the overrides in tiny.yaml."""
+    main, tiny = workdir / "config/config.yaml", workdir / "config/tiny.yaml"
+    config = yaml.safe_load(main.read_text())
+    config["targets"] = {STUDY_TARGET: config["targets"][STUDY_TARGET]}
+    main.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+    tiny_config = yaml.safe_load(tiny.read_text())
+    for key, value in STUDY_OVERRIDES.items():
+        tiny_config[key] = {**tiny_config.get(key, {}), **value} if isinstance(value, dict) else value
+    tiny.write_text(yaml.safe_dump(tiny_config, sort_keys=False, allow_unicode=True))
+
+
+def slurm_jobs(workdir):
+    """{job id: scontrol's record} of every SLURM job that ran in `workdir`."""
+    out = subprocess.run(["scontrol", "show", "job", "-o"], capture_output=True, text=True, check=True).stdout
+    records = [dict(re.findall(r"(\w+)=(\S*)", line)) for line in out.splitlines() if line.strip()]
+    return {r["JobId"]: r for r in records if r.get("WorkDir") == str(workdir)}
+
+
+@pytest.fixture(scope="module")
+def slurm_study(local_slurm, tmp_path_factory):
+    workdir = copy_workflow(tmp_path_factory.mktemp("slurm"))
+    narrow_study(workdir)
+    planned = planned_jobs(workdir)
+    assert planned["fit_model"] == 7
+    cmd = [SNAKEMAKE, "--profile", "profiles/slurm", *CI_POLLING, *TEST_CLUSTER, "--configfile", "config/tiny.yaml"]
+    # snakemake stops (and scancels its jobs) on SIGINT; SIGTERM does not reliably stop it
+    proc = subprocess.run(
+        ["timeout", "-s", "INT", "-k", "30", str(STUDY_LIMIT_S), *cmd],
+        cwd=workdir, env=workflow_env(), capture_output=True, text=True,
+    )
+    if proc.returncode != 0:
+        logs = "\n".join(f"--- {p}\n{p.read_text()[-3000:]}" for p in (workdir / ".snakemake/slurm_logs").rglob("*.log"))
+        raise AssertionError(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stderr[-8000:]}\n{logs[-8000:]}")
+    return workdir, planned, slurm_jobs(workdir)
+
+
+def test_every_output_is_made(slurm_study):
+    workdir, _, _ = slurm_study
+    assert planned_jobs(workdir) == {}  # every output there and up to date
+    metrics = pd.read_csv(workdir / "results/metrics/metrics.csv")
+    assert metrics["ok"].all() and set(metrics["target"]) == {STUDY_TARGET}, metrics
+    assert metrics["combo"].nunique() == 7
+    for path in ("results/tables/mae.md", "results/figures/scaled_heatmap.png", "results/report/benchmarks.png"):
+        assert (workdir / path).stat().st_size > 0, path
+
+
+def test_training_jobs_got_a_gpu(slurm_study):
+    workdir, planned, jobs = slurm_study
+    fits = {i: j for i, j in jobs.items() if "fit_model" in j["Comment"]}
+    assert len(fits) == planned["fit_model"]
+    for job in fits.values():
+        assert re.search(r"gpu:1$", job["TresPerJob"]), job
+        assert job["JobState"] == "COMPLETED", job
+    assert not any("gpu" in j.get("TresPerJob", "") for i, j in jobs.items() if i not in fits)
+    # and SLURM handed the GPU to the fit: its log records CUDA_VISIBLE_DEVICES
+    train_logs = list((workdir / "logs/train").rglob("*.log"))
+    assert len(train_logs) == planned["fit_model"]
+    for log in train_logs:
+        assert re.search(r"CUDA_VISIBLE_DEVICES=\d", log.read_text()), log
+
+
+def test_cheap_rules_share_jobs(slurm_study):
+    workdir, planned, jobs = slurm_study
+    ungrouped = sum(n for rule, n in planned.items() if rule not in LOCAL_RULES)
+    comments = [j["Comment"] for j in jobs.values()]
+    print(f"{len(jobs)} SLURM jobs for {ungrouped} cluster jobs: {sorted(comments)}")
+    assert len(jobs) < ungrouped
+    # a group job's comment names its group and its rules: each group's rules of this DAG ran
+    # in one SLURM job and in no other
+    for group, rules in GROUPS.items():
+        present = rules & set(planned)
+        holding = [c for c in comments if any(rule in c for rule in present)]
+        assert len(holding) == 1 and holding[0].startswith(f"rule_{group}_"), (group, holding)
+        assert all(rule in holding[0] for rule in present), (group, holding)
+    # one SLURM log per SLURM job
+    assert len(list((workdir / ".snakemake/slurm_logs").rglob("*.log"))) == len(jobs)
