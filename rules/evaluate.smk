@@ -76,7 +76,12 @@ rule compare_with_paper:
         metrics="results/metrics/metrics.csv",
         paper="config/reference/paper_{table}.csv",
     output:
-        "results/tables/paper_{table}.md",
+        report(
+            "results/tables/paper_{table}.md",
+            caption="../workflow/report/paper.rst",
+            category="Tables",
+            labels={"metric": "paper_{table}"},
+        ),
     log:
         "logs/evaluate/paper_{table}.log",
     wildcard_constraints:
