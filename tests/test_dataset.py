@@ -22,6 +22,7 @@ def write_inputs(tmp_path, image_ok=(True,) * 6, cif_ok=(True,) * 6, text_ids=ID
             "ok": image_ok,
             "reason": ["" if ok else "render timed out" for ok in image_ok],
             "image": [f"png/{i}.png" if ok else None for i, ok in zip(IDS, image_ok)],
+            "seconds": 0.2,  # bookkeeping, as the real image table has: not a feature
         }
     ).to_parquet(paths["image"])
     split = tmp_path / "split.csv"

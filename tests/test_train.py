@@ -5,7 +5,8 @@ import json
 import pandas as pd
 
 from matfuse.backbones import resolve_backbone
-from matfuse.train import hyperparameters, modality_columns
+from matfuse.dataset import modality_columns
+from matfuse.train import hyperparameters
 
 SETTINGS = {
     "presets": "medium_quality",

@@ -10,6 +10,8 @@ import pandas as pd
 
 log = logging.getLogger(__name__)
 
+EMBEDDING_PREFIX = "emb_"
+
 
 class TooFewMaterials(RuntimeError):
     pass
@@ -20,6 +22,13 @@ def _failures(table, stage):
     failed = table.loc[~table["ok"].astype(bool), ["mat_id", "reason"]].copy()
     failed["reason"] = stage + ": " + failed["reason"].astype(str)
     return failed
+
+
+def modality_columns(columns, modality):
+    """A modality table's value columns: what models train on (bookkeeping columns are not)."""
+    if modality == "tabular":
+        return [c for c in columns if c.startswith(EMBEDDING_PREFIX)]
+    return [modality] if modality in columns else []
 
 
 def align_dataset(materials, targets, split, cifs, modality_tables, min_materials):
@@ -38,7 +47,7 @@ def align_dataset(materials, targets, split, cifs, modality_tables, min_material
         excluded.append(
             pd.DataFrame({"mat_id": aligned.loc[absent, "mat_id"], "reason": f"{modality}: not produced"})
         )
-        values = table.loc[table["ok"].astype(bool)].drop(columns=["ok", "reason"])
+        values = table.loc[table["ok"].astype(bool), ["mat_id", *modality_columns(table.columns, modality)]]
         aligned = aligned.merge(values, on="mat_id", how="inner", validate="one_to_one")
     excluded = pd.concat(excluded, ignore_index=True)
     excluded = excluded[excluded["mat_id"].isin(base["mat_id"])]

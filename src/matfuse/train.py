@@ -13,20 +13,13 @@ from pathlib import Path
 import pandas as pd
 
 from matfuse.backbones import read_backbone
+from matfuse.dataset import modality_columns
 
 log = logging.getLogger(__name__)
 
 # AutoMM column type and hyperparameter key of each modality's backbone.
 COLUMN_TYPES = {"tabular": "numerical", "image": "image_path", "text": "text"}
 BACKBONE_KEYS = {"image": "model.timm_image.checkpoint_name", "text": "model.hf_text.checkpoint_name"}
-EMBEDDING_PREFIX = "emb_"
-
-
-def modality_columns(columns, modality):
-    """The aligned table's columns that carry one modality."""
-    if modality == "tabular":
-        return [c for c in columns if c.startswith(EMBEDDING_PREFIX)]
-    return [modality] if modality in columns else []
 
 
 def hyperparameters(settings, backbones, threads, num_gpus):
