@@ -73,3 +73,19 @@ def test_figures_survive_a_target_without_any_model(tmp_path):
 def test_unknown_figure_is_refused(study_metrics, tmp_path):
     with pytest.raises(ValueError, match="unknown figure"):
         draw_figure(study_metrics, "pie", CONFIG_TARGETS, tmp_path / "pie.png")
+
+
+def test_one_huge_interval_does_not_flatten_the_bars(study_metrics, tmp_path):
+    """Nearly constant test values give resamples with a tiny MAD: CI bounds 1e5 × the value."""
+    outlier = study_metrics.copy()
+    row = outlier.index[(outlier["metric"] == "mae_scaled") & outlier["value"].notna()][0]
+    outlier.loc[row, "ci_high"] = 1e5
+    combos = list(dict.fromkeys(study_metrics["combo"]))
+
+    def bar_area(metrics, name):
+        draw_figure(metrics, "scaled_bars", CONFIG_TARGETS, tmp_path / name, confidence=0.95)
+        pixels = _pixels(tmp_path / name)[1].astype(float)
+        colours = [np.array(combo_colour(c, combos)) * 255 for c in combos]
+        return sum(int((np.abs(pixels - rgb).max(axis=-1) <= 3).sum()) for rgb in colours)
+
+    assert bar_area(outlier, "outlier.png") > 0.8 * bar_area(study_metrics, "plain.png")

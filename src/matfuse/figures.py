@@ -37,6 +37,10 @@ PAPER_COMBOS = [
 ]
 _PALETTE = plt.get_cmap("tab10").colors
 NO_VALUE = "×"
+# Bar charts keep CI bounds up to this many times the tallest bar on the axis (see _bar_groups).
+CI_AXIS_FACTOR = 3
+# Scaled-metric bars go to a log axis when the largest value is this many times the smallest.
+LOG_SPREAD = 20
 
 
 def combo_colour(combo, combos):
@@ -71,8 +75,9 @@ def _errors_bars(grids, targets, ci_text):
     nrows = -(-n_panels // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.6 * nrows + 0.8), squeeze=False)
     axes = axes.ravel()
+    beyond = []
     for ax, target in zip(axes, targets):
-        _bar_groups(ax, grids, combos, [target], list(grids))
+        beyond += _bar_groups(ax, grids, combos, [target], list(grids))
         ax.set_xticks(range(len(grids)), [METRIC_NAMES[m] for m in grids])
         ax.set_title(target_heading(targets, target, "mae"))
         unit = (targets.get(target) or {}).get("unit")
@@ -81,7 +86,7 @@ def _errors_bars(grids, targets, ci_text):
         ax.axis("off")
     _legend(axes[len(targets)], grids, combos)
     fig.suptitle(f"MAE and RMSE on the test split (error bars: {ci_text})")
-    _finish(fig, grids)
+    _finish(fig, grids, beyond)
     return fig
 
 
@@ -89,52 +94,66 @@ def _scaled_bars(grids, targets, ci_text):
     """One panel per scaled metric: a group of combination bars per target, a line at 1."""
     combos = _combos(grids)
     fig, axes = plt.subplots(len(grids), 1, figsize=(max(9, 2.1 * len(targets) + 3), 8.5))
+    beyond = []
     for ax, metric in zip(np.atleast_1d(axes), grids):
-        _bar_groups(ax, grids, combos, list(targets), [metric])
+        beyond += _bar_groups(ax, grids, combos, list(targets), [metric])
         ax.set_xticks(range(len(targets)), [target_heading(targets, t, metric) for t in targets])
+        values = grids[metric]["value"][np.isfinite(grids[metric]["value"]) & (grids[metric]["value"] > 0)]
+        if len(values) and values.max() > LOG_SPREAD * values.min():
+            # ratios over orders of magnitude (a target with near-constant test values): a linear
+            # axis would flatten every other target's bars
+            ax.set_yscale("log")
+            ax.set_ylim(values.min() / 2, ax.get_ylim()[1])
+            ax.set_ylabel(f"{METRIC_NAMES[metric]} (log scale)")
+        else:
+            ax.set_ylabel(METRIC_NAMES[metric])
         ax.axhline(1, color="black", linestyle="--", linewidth=1)
-        ax.set_ylabel(METRIC_NAMES[metric])
         ax.set_title(METRIC_NAMES[metric])
     reference = Line2D([], [], color="black", linestyle="--", label="1 = predicting the mean")
     _legend(np.atleast_1d(axes)[0], grids, combos, extra=[reference], outside=True)
     fig.suptitle(f"Scaled errors on the test split (error bars: {ci_text})")
-    _finish(fig, grids)
+    _finish(fig, grids, beyond)
     return fig
 
 
 def _bar_groups(ax, grids, combos, targets, metrics):
-    """Bars at x = group index (one group per target × metric pair), one bar per combination."""
+    """Bars at x = group index (one group per target × metric pair), one bar per combination.
+
+    The axis follows the bars, not the intervals: a scaled metric on nearly constant test values
+    has resamples with a tiny MAD/RMSD, and CI bounds thousands of times the value would flatten
+    every bar. Bounds beyond CI_AXIS_FACTOR × the tallest bar end at the top with a ▲; returns
+    those bars' targets, one per bar, for the figure's notes.
+    """
     width = 0.8 / len(combos)
-    tops = []
+    bars, beyond = [], []
     for group, (target, metric) in enumerate(itertools.product(targets, metrics)):
         for i, combo in enumerate(combos):
             cell = grids[metric].loc[(combo, target)]
             x = group - 0.4 + width * (i + 0.5)
             if np.isfinite(cell["value"]):
                 ax.bar(x, cell["value"], width, color=combo_colour(combo, combos))
-                tops.append(cell["value"])
-                if np.isfinite(cell["ci_low"]) and np.isfinite(cell["ci_high"]):
-                    error = [
-                        [max(cell["value"] - cell["ci_low"], 0)],
-                        [max(cell["ci_high"] - cell["value"], 0)],
-                    ]
-                    ax.errorbar(x, cell["value"], yerr=error, color="black", capsize=2, lw=0.9)
-                    tops.append(cell["ci_high"])
+                bars.append((x, cell, target))
             else:
+                # at the axis' foot whatever its scale (x in data, y in axes coordinates)
                 ax.plot(
-                    x,
-                    0,
-                    marker="x",
-                    color=combo_colour(combo, combos),
-                    ms=7,
-                    mew=2,
-                    clip_on=False,
-                    zorder=3,
+                    x, 0, marker="x", color=combo_colour(combo, combos), ms=7, mew=2,
+                    clip_on=False, zorder=3, transform=ax.get_xaxis_transform(),
                 )
-    ax.set_ylim(0, 1.08 * max(tops, default=1))
+    tallest = max((cell["value"] for _, cell, _ in bars), default=1)
+    with_ci = [(x, cell, name) for x, cell, name in bars if np.isfinite(cell["ci_low"]) and np.isfinite(cell["ci_high"])]
+    top = 1.08 * max([tallest] + [c["ci_high"] for _, c, _ in with_ci if c["ci_high"] <= CI_AXIS_FACTOR * tallest])
+    for x, cell, name in with_ci:
+        high = min(cell["ci_high"], top)
+        error = [[max(cell["value"] - cell["ci_low"], 0)], [max(high - cell["value"], 0)]]
+        ax.errorbar(x, cell["value"], yerr=error, color="black", capsize=2, lw=0.9)
+        if cell["ci_high"] > top:
+            ax.plot(x, top, marker="^", color="black", ms=5, clip_on=False, zorder=3)
+            beyond.append(name)
+    ax.set_ylim(0, top)
     ax.set_xlim(-0.5, len(targets) * len(metrics) - 0.5)
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)
+    return beyond
 
 
 def _heatmaps(grids, targets):
@@ -211,9 +230,15 @@ def _legend(ax, grids, combos, extra=(), outside=False):
         ax.legend(handles=handles, loc="center", frameon=False, title="combination")
 
 
-def _finish(fig, grids):
-    """Notes under the figure (missing values, not-pretrained backbones); layout that keeps them."""
+def _finish(fig, grids, beyond=()):
+    """Notes under the figure (missing values, not-pretrained backbones, CIs off the axis)."""
     notes = _notes(grids)
+    if beyond:
+        counts = ", ".join(f"{beyond.count(t)} of {t}" for t in dict.fromkeys(beyond))
+        notes.append(
+            f"▲ CI upper bound beyond the axis (over {CI_AXIS_FACTOR}× the tallest bar) for {len(beyond)} "
+            f"bars ({counts}): the tables give the bounds"
+        )
     lines = [line for note in notes for line in textwrap.wrap(note, 150)]
     height = fig.get_figheight()
     bottom = (0.22 * len(lines) + 0.1) / height if lines else 0
