@@ -105,9 +105,12 @@ FIGURES = ["errors_bars", "scaled_bars", "scaled_heatmap"]
 
 
 def all_results():
-    return expand(
+    results = expand(
         "results/tables/{table}.{ext}", table=METRIC_TABLES, ext=["csv", "md"]
     ) + expand("results/figures/{figure}.png", figure=FIGURES)
+    if config["evaluate"]["compare_with_paper"]:
+        results += expand("results/tables/paper_{table}.md", table=METRIC_TABLES)
+    return results
 
 
 def benchmark_files():

@@ -33,7 +33,9 @@ LOCAL_RULES = {"all", "resolve_backbone", "download_alexandria"}
 GROUPS = {
     "prepare": {"sample_materials", "split_materials", "text_modality", "write_cifs"},
     "assemble": {"join_image_shards", "align_dataset"},
-    "summarize": {"evaluate_models", "metric_table", "metric_figure", "benchmark_summary", "report_config"},
+    "summarize": {
+        "evaluate_models", "metric_table", "metric_figure", "compare_with_paper", "benchmark_summary", "report_config"
+    },
 }
 
 

@@ -47,6 +47,10 @@ def test_tiny_study_makes_every_table_and_figure_with_finite_numbers(tiny_study)
     for table in ("mae", "rmse", "mae_scaled", "rmse_scaled"):
         assert (tiny_study / f"results/tables/{table}.md").read_text().count("\n") >= 3
         assert not pd.read_csv(tiny_study / f"results/tables/{table}.csv").empty
+        # ours beside the paper's: one row per combination, each cell "ours / theirs"
+        beside = (tiny_study / f"results/tables/paper_{table}.md").read_text()
+        assert sum(line.startswith(("| tabular", "| image", "| text")) for line in beside.splitlines()) == 7
+        assert " / " in beside
     for figure in ("errors_bars", "scaled_bars", "scaled_heatmap"):
         with Image.open(tiny_study / f"results/figures/{figure}.png") as image:
             assert image.width > 400 and image.height > 300
@@ -73,7 +77,7 @@ def test_report_holds_tables_figures_benchmarks_and_config_with_captions(tiny_st
     items = [f"results/tables/{t}.csv" for t in ("mae", "rmse", "mae_scaled", "rmse_scaled")]
     items += [f"results/figures/{f}.png" for f in ("errors_bars", "scaled_bars", "scaled_heatmap")]
     items += ["results/metrics/metrics.csv", "results/report/benchmarks.csv", "results/report/benchmarks.png"]
-    items += ["results/report/config.yaml"]
+    items += ["results/report/config.yaml"] + [f"results/tables/paper_{t}.md" for t in ("mae", "rmse")]
     assert [item for item in items if item not in html] == []
     # captions and the workflow description, rendered with this run's config
     assert "Mean absolute error (MAE) on the test split" in html
