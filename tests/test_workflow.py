@@ -82,6 +82,7 @@ def test_report_holds_tables_figures_benchmarks_and_config_with_captions(tiny_st
     # captions and the workflow description, rendered with this run's config
     assert "Mean absolute error (MAE) on the test split" in html
     assert "117 materials drawn at random" in html
+    assert "embedding of its structure by a frozen, untrained PotNet (method random" in html
     benchmarks = pd.read_csv(tiny_study / "results/report/benchmarks.csv")
     assert {"sample_materials", "write_cifs", "train"} <= set(benchmarks["step"])
     assert (benchmarks["wall_s"] > 0).all()
