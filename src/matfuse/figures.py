@@ -98,7 +98,8 @@ def _scaled_bars(grids, targets, ci_text):
     for ax, metric in zip(np.atleast_1d(axes), grids):
         beyond += _bar_groups(ax, grids, combos, list(targets), [metric])
         ax.set_xticks(range(len(targets)), [target_heading(targets, t, metric) for t in targets])
-        values = grids[metric]["value"][np.isfinite(grids[metric]["value"]) & (grids[metric]["value"] > 0)]
+        scaled = grids[metric]["value"]
+        values = scaled[np.isfinite(scaled) & (scaled > 0)]
         if len(values) and values.max() > LOG_SPREAD * values.min():
             # ratios over orders of magnitude (a target with near-constant test values): a linear
             # axis would flatten every other target's bars
