@@ -92,6 +92,9 @@ def fit_model(
 
 
 def _fit_and_predict(dataset, modalities, target, backbones, settings, seed, threads, model_dir, record):
+    # Backbones are local directories, so the hub is never asked; set before the imports below,
+    # which read these once.
+    os.environ.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     import torch
     from autogluon.multimodal import MultiModalPredictor
 
