@@ -28,6 +28,35 @@ def modality_combos():
 
 COMBOS = modality_combos()
 
+# Config keys that say how or where a job runs (cores, memory, time, GPUs, browser pages and
+# program, time-outs, download address, local file names), not what it computes. Rules keep
+# them out of params, so changing one reruns nothing: threads:, resources: and input paths
+# carry them (the browser program is read from config by the render script).
+RUN_ONLY_KEYS = {
+    "data": ["alexandria"],
+    "embeddings": ["threads", "mem_mb", "runtime"],
+    "images": ["pages", "scene_workers", "timeout", "retries", "browser"],
+    "train": ["gpus", "threads", "mem_mb", "runtime"],
+}
+
+
+def result_settings(section, keys=None):
+    """config[section] without its run-only keys (or only `keys`): what a rule's params hold."""
+    settings = config[section]
+    return {
+        key: value
+        for key, value in settings.items()
+        if key not in RUN_ONLY_KEYS.get(section, ()) and (keys is None or key in keys)
+    }
+
+
+def result_config():
+    """The whole config without run-only keys: what the report records as shaping results."""
+    return {
+        section: result_settings(section) if isinstance(value, dict) else value
+        for section, value in config.items()
+    }
+
 
 wildcard_constraints:
     combo="|".join(re.escape(c) for c in COMBOS),
@@ -81,6 +110,37 @@ def potnet_inputs(wildcards):
     return inputs
 
 
+CIF_DIR = "results/structures/cif"
+PNG_PATTERN = "results/modalities/images/png/{mat_id}.png"
+
+
+wildcard_constraints:
+    mat_id=r"[^/]+",
+
+
+def rendered_pngs(table):
+    """The PNG paths of a table's rows that have one (its `image` column)."""
+    import pandas as pd
+
+    images = pd.read_parquet(table, columns=["image"])["image"]
+    return sorted(path for path in images if path)
+
+
+def all_pngs(wildcards):
+    """Every PNG the render shards made, so a missing one is made again (and deleted by
+    --delete-all-output)."""
+    if "image" not in enabled_modalities():
+        return []
+    return rendered_pngs(checkpoints.join_image_shards.get().output[0])
+
+
+def images_for(wildcards):
+    """The PNGs an image-bearing model trains on: deleting one refits only those models."""
+    if "image" not in wildcards.combo.split("+"):
+        return []
+    return rendered_pngs(checkpoints.align_dataset.get().output.aligned)
+
+
 def backbones_for(combo):
     """The resolved backbone directories a combination's model needs."""
     return [
@@ -90,14 +150,19 @@ def backbones_for(combo):
     ]
 
 
+def fit_path(kind):
+    """Where one fit's files go, a pattern over {combo} and {target} (the one place to change)."""
+    return {
+        "model": "results/models/{combo}/{target}",
+        "predictions": "results/predictions/{combo}/{target}.parquet",
+        "status": "results/predictions/{combo}/{target}.json",
+        "log": "logs/train/{combo}/{target}.log",
+        "benchmark": "results/benchmarks/train/{combo}/{target}.tsv",
+    }[kind]
+
+
 def model_outputs(kind):
-    ext = {"predictions": "parquet", "status": "json"}[kind]
-    return expand(
-        "results/predictions/{combo}/{target}.{ext}",
-        combo=COMBOS,
-        target=TARGETS,
-        ext=ext,
-    )
+    return expand(fit_path(kind), combo=COMBOS, target=TARGETS)
 
 
 METRIC_TABLES = ["mae", "rmse", "mae_scaled", "rmse_scaled"]

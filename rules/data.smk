@@ -34,7 +34,7 @@ rule sample_materials:
     conda:
         "../envs/data.yaml"
     params:
-        data=config["data"],
+        data=result_settings("data"),
         targets=config["targets"],
         seed=config["seed"],
     script:

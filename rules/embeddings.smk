@@ -17,7 +17,7 @@ rule potnet_embeddings:
         mem_mb=config["embeddings"]["mem_mb"],
         runtime=config["embeddings"]["runtime"],
     params:
-        embeddings=config["embeddings"],
+        embeddings=result_settings("embeddings"),
         seed=config["seed"],
     script:
         "../workflow/scripts/potnet_embeddings.py"

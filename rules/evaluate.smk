@@ -15,7 +15,7 @@ rule evaluate_models:
         "../envs/report.yaml"
     params:
         targets=config["targets"],
-        evaluate=config["evaluate"],
+        evaluate=result_settings("evaluate", keys=["bootstrap", "confidence"]),
         seed=config["seed"],
     script:
         "../workflow/scripts/evaluate_models.py"

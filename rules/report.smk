@@ -36,7 +36,7 @@ rule report_config:
     conda:
         "../envs/report.yaml"
     params:
-        config=config,
+        config=result_config(),
         source_files=source_files(),
     script:
         "../workflow/scripts/report_config.py"

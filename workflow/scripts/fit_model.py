@@ -7,7 +7,8 @@ with log_to(snakemake.log[0]):
         combo=snakemake.wildcards.combo,
         target=snakemake.wildcards.target,
         backbone_dirs=list(snakemake.input.backbones),
-        settings=snakemake.params.train,
+        # GPUs count as a resource (not a param), so changing them reruns no fit
+        settings={**snakemake.params.train, "gpus": snakemake.resources.gpu},
         seed=snakemake.params.seed,
         threads=snakemake.threads,
         model_dir=snakemake.output.model,
