@@ -30,3 +30,4 @@ rule all:
     input:
         all_results(),
         REPORT_OUTPUTS,
+        all_pngs,

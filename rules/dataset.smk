@@ -1,4 +1,4 @@
-rule align_dataset:
+checkpoint align_dataset:
     """One row per material with every enabled modality; materials missing one are listed."""
     input:
         materials="results/data/materials.parquet",

@@ -17,7 +17,7 @@ rule render_images:
     threads: config["images"]["pages"]
     params:
         shards=config["images"]["shards"],
-        images=config["images"],
+        images=result_settings("images"),
         png_dir=lambda wildcards, output: os.path.join(
             os.path.dirname(output[0]), "png"
         ),
@@ -25,7 +25,7 @@ rule render_images:
         "../workflow/scripts/render_images.py"
 
 
-rule join_image_shards:
+checkpoint join_image_shards:
     """The image modality table: one row per material, PNG path or the reason for none."""
     input:
         expand(
@@ -40,3 +40,22 @@ rule join_image_shards:
         "../envs/render.yaml"
     script:
         "../workflow/scripts/join_image_shards.py"
+
+
+rule render_image:
+    """One material's PNG again, when it is missing (the shard jobs render them in batches)."""
+    input:
+        # ancient: the batch-made PNG stands unless it is gone
+        cifs=ancient("results/structures/cifs.parquet"),
+        images=ancient("results/modalities/image.parquet"),
+    output:
+        PNG_PATTERN,
+    log:
+        "logs/modalities/images/png/{mat_id}.log",
+    conda:
+        "../envs/render.yaml"
+    threads: 1
+    params:
+        images=result_settings("images"),
+    script:
+        "../workflow/scripts/render_image.py"

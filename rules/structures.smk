@@ -3,16 +3,13 @@ rule write_cifs:
     input:
         "results/data/materials.parquet",
     output:
-        "results/structures/cifs.parquet",
+        manifest="results/structures/cifs.parquet",
+        cifs=directory(CIF_DIR),
     log:
         "logs/structures/write_cifs.log",
     benchmark:
         "results/benchmarks/write_cifs.tsv"
     conda:
         "../envs/data.yaml"
-    params:
-        cif_dir=lambda wildcards, output: os.path.join(
-            os.path.dirname(output[0]), "cif"
-        ),
     script:
         "../workflow/scripts/write_cifs.py"

@@ -23,14 +23,15 @@ rule fit_model:
     input:
         dataset="results/dataset/aligned.parquet",
         backbones=lambda wc: backbones_for(wc.combo),
+        images=images_for,
     output:
-        model=directory("results/models/{combo}/{target}"),
-        predictions="results/predictions/{combo}/{target}.parquet",
-        status="results/predictions/{combo}/{target}.json",
+        model=directory(fit_path("model")),
+        predictions=fit_path("predictions"),
+        status=fit_path("status"),
     log:
-        "logs/train/{combo}/{target}.log",
+        fit_path("log"),
     benchmark:
-        "results/benchmarks/train/{combo}/{target}.tsv"
+        fit_path("benchmark")
     conda:
         "../envs/automm.yaml"
     threads: config["train"]["threads"]
@@ -40,7 +41,7 @@ rule fit_model:
         mem_mb=lambda wc, attempt: config["train"]["mem_mb"] * attempt,
         runtime=lambda wc, attempt: config["train"]["runtime"] * attempt,
     params:
-        train=config["train"],
+        train=result_settings("train"),
         seed=config["seed"],
         embedding=config.get("embeddings", {}).get("method"),
     script:

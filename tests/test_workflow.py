@@ -1,7 +1,10 @@
 """The whole DAG on the 117 real Alexandria entries with tiny training settings."""
 
+import io
 import json
 import math
+import os
+import re
 
 import pandas as pd
 import pytest
@@ -95,3 +98,73 @@ def test_rebuilding_one_figure_runs_only_its_rule(tiny_study):
     assert planned_jobs(tiny_study) == {}
     (tiny_study / "results/figures/scaled_heatmap.png").unlink()
     assert planned_jobs(tiny_study) == {"metric_figure": 1, "all": 1}
+
+
+# 7 combinations x 7 targets; 4 of the combinations hold the image modality.
+FITS, IMAGE_FITS = 49, 28
+# what a new metrics table reruns (tables, figures, paper comparisons, benchmarks, config)
+AFTER_FITS = {
+    "evaluate_models": 1,
+    "metric_table": 4,
+    "metric_figure": 3,
+    "compare_with_paper": 4,
+    "benchmark_summary": 1,
+    "all": 1,
+}
+RUN_ONLY_SETTINGS = {
+    "train": {"mem_mb": 9000, "runtime": 99, "threads": 1, "gpus": 1},
+    "embeddings": {"threads": 1, "mem_mb": 9000, "runtime": 99},
+    "images": {"pages": 1, "scene_workers": 2, "timeout": 30, "retries": 3, "browser": {"executable": "/x/chrome"}},
+    "data": {"alexandria": {"base_url": "https://example.org/elsewhere"}},
+}
+
+
+def override(workdir, name, settings):
+    path = workdir / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(settings))
+    return [path.name]
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize("section,key", [(s, k) for s, keys in RUN_ONLY_SETTINGS.items() for k in keys])
+def test_changing_how_jobs_run_reruns_nothing(tiny_study, section, key):
+    changed = {section: {key: RUN_ONLY_SETTINGS[section][key]}}
+    assert planned_jobs(tiny_study, configfiles=override(tiny_study, "run_only", changed)) == {}
+
+
+@pytest.mark.workflow
+def test_changing_the_epochs_refits_every_model_and_nothing_upstream(tiny_study):
+    jobs = planned_jobs(tiny_study, configfiles=override(tiny_study, "epochs", {"train": {"max_epochs": 2}}))
+    assert jobs == {"fit_model": FITS, "report_config": 1, **AFTER_FITS}
+
+
+@pytest.mark.workflow
+def test_changing_the_image_size_rerenders_and_refits_but_keeps_data_and_other_modalities(tiny_study):
+    jobs = planned_jobs(tiny_study, configfiles=override(tiny_study, "size", {"images": {"size": 128}}))
+    # every model trains on the aligned table, which holds the image paths
+    renders = {"render_images": 2, "join_image_shards": 1, "align_dataset": 1}
+    assert jobs == {**renders, "fit_model": FITS, "report_config": 1, **AFTER_FITS}
+
+
+@pytest.mark.workflow
+def test_a_deleted_png_is_rendered_again_and_refits_only_image_models(tiny_study):
+    aligned = pd.read_parquet(tiny_study / "results/dataset/aligned.parquet")
+    png = tiny_study / aligned["image"].iloc[0]
+    before, stat = png.read_bytes(), png.stat()
+    png.unlink()
+    assert planned_jobs(tiny_study) == {"render_image": 1, "fit_model": IMAGE_FITS, **AFTER_FITS}
+    snakemake(tiny_study, "--cores", "1", targets=[str(png.relative_to(tiny_study))])
+    with Image.open(png) as again, Image.open(io.BytesIO(before)) as first:
+        assert again.size == first.size and again.tobytes() == first.tobytes()
+    os.utime(png, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # as before, for the other tests
+    assert planned_jobs(tiny_study) == {}
+
+
+@pytest.mark.workflow
+def test_delete_all_output_would_remove_every_cif_and_png(tiny_study):
+    out = snakemake(tiny_study, "--dry-run", "--delete-all-output")
+    listed = set(re.findall(r"^Would delete (.+)$", out.stdout + out.stderr, re.M))
+    pngs = sorted((tiny_study / "results/modalities/images/png").glob("*.png"))
+    assert len(pngs) > 50
+    assert [f for f in pngs if str(f.relative_to(tiny_study)) not in listed] == []
+    assert "results/structures/cif" in listed  # the folder of CIFs, a directory output

@@ -35,10 +35,10 @@ def workflow_env(**extra):
     return env
 
 
-def snakemake(workdir, *args, targets=(), timeout=3600, env=None, check=True):
-    """Run snakemake on the tiny config in `workdir`; return the completed process."""
+def snakemake(workdir, *args, targets=(), timeout=3600, env=None, check=True, configfiles=()):
+    """Run snakemake on the tiny config (then `configfiles`) in `workdir`; return the process."""
     # targets first: --configfile and --quiet take several values each
-    cmd = [SNAKEMAKE, *targets, *args, "--configfile", "config/tiny.yaml"]
+    cmd = [SNAKEMAKE, *targets, *args, "--configfile", "config/tiny.yaml", *configfiles]
     proc = subprocess.run(
         cmd, cwd=workdir, env=env or workflow_env(), capture_output=True, text=True, timeout=timeout
     )
@@ -47,7 +47,7 @@ def snakemake(workdir, *args, targets=(), timeout=3600, env=None, check=True):
     return proc
 
 
-def planned_jobs(workdir, *targets):
+def planned_jobs(workdir, *targets, configfiles=()):
     """Job counts per rule from a dry run that builds `targets`."""
-    out = snakemake(workdir, "-n", "--quiet", "rules", targets=targets).stdout
+    out = snakemake(workdir, "-n", "--quiet", "rules", targets=targets, configfiles=configfiles).stdout
     return {m[0]: int(m[1]) for m in re.findall(r"^(\w+)\s+(\d+)$", out, re.M) if m[0] != "total"}

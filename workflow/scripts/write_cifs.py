@@ -5,4 +5,5 @@ from matfuse.structures import write_cifs
 
 with log_to(snakemake.log[0]):
     materials = pd.read_parquet(snakemake.input[0])
-    write_cifs(materials, snakemake.params.cif_dir).to_parquet(snakemake.output[0], index=False)
+    manifest = write_cifs(materials, snakemake.output.cifs)
+    manifest.to_parquet(snakemake.output.manifest, index=False)
