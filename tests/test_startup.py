@@ -3,12 +3,9 @@
 import socket
 import subprocess
 
-import pandas as pd
 import pytest
 import yaml
 from workflow_helpers import SNAKEMAKE, copy_workflow, workflow_env
-
-from matfuse import ids
 
 from conftest import REPO
 
@@ -103,34 +100,3 @@ def test_files_already_downloaded_need_no_network(tmp_path, alexandria_sample):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "sample_materials" in proc.stdout
 
-
-NUMERIC_LOOKING = ["007", "12", "1e3", "0012", "NA"]
-
-
-@pytest.mark.workflow
-def test_numeric_looking_ids_survive_the_data_stages(workdir, tmp_path):
-    """sample -> split -> CIFs -> text -> align on a table whose ids look like numbers."""
-    table = pd.read_csv(TABLE_FIXTURE / "materials.csv")
-    table["id"] = NUMERIC_LOOKING
-    table["cif"] = [str(TABLE_FIXTURE / path) for path in table["cif"]]
-    # made-up values under the field names of the default targets (their dictionary merges)
-    for field in ("band_gap_ind", "e_form", "e_above_hull", "energy_total", "total_mag", "dos_ef"):
-        table[field] = [0.0, 0.5, 1.0, 1.5, 2.0]
-    path = tmp_path / "ids.csv"
-    table.to_csv(path, index=False)
-    override = {
-        "data": {**TABLE, "n_materials": 5, "min_materials": 2, "table": {"path": str(path)}},
-        "modalities": ["text"],
-        "split": {"test_fraction": 0.4},
-    }
-    proc = run(workdir, override, "--cores", "1", "results/dataset/aligned.parquet")
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    results = workdir / "results"
-    assert ids.read_csv(results / "data/rejected.csv").empty
-    assert sorted(ids.read_csv(results / "data/split.csv")["mat_id"]) == sorted(NUMERIC_LOOKING)
-    assert sorted(pd.read_parquet(results / "structures/cifs.parquet")["mat_id"]) == sorted(NUMERIC_LOOKING)
-    assert sorted(p.stem for p in (results / "structures/cif").glob("*.cif")) == sorted(NUMERIC_LOOKING)
-    aligned = pd.read_parquet(results / "dataset/aligned.parquet")
-    assert sorted(aligned["mat_id"]) == sorted(NUMERIC_LOOKING)
-    assert aligned.set_index("mat_id").loc["007", "formula"] == "GdTl"
-    assert ids.read_csv(results / "dataset/excluded.csv").empty
