@@ -14,6 +14,12 @@ report: "workflow/report/workflow.rst"
 
 
 include: "rules/common.smk"
+
+
+if problem := startup_problem():
+    raise WorkflowError(problem)
+
+
 include: "rules/data.smk"
 include: "rules/structures.smk"
 include: "rules/text.smk"

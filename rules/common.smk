@@ -1,7 +1,11 @@
+import codecs
 import glob
 import itertools
 import os
 import re
+import socket
+import urllib.parse
+import urllib.request
 
 from snakemake.exceptions import WorkflowError
 
@@ -10,6 +14,8 @@ MODALITY_ORDER = ["tabular", "image", "text"]
 TARGETS = list(config["targets"])
 # Local Alexandria files given without editing config: paths or globs, separated by ":".
 ALEXANDRIA_FILES_ENV = "MATFUSE_ALEXANDRIA_FILES"
+# How long the start-up probe of the download host waits: an offline machine stops in seconds.
+DOWNLOAD_PROBE_TIMEOUT_S = 5
 
 
 def enabled_modalities():
@@ -90,6 +96,81 @@ def source_files():
         f"resources/alexandria/{alex['file_pattern'].format(index=i)}"
         for i in alex["indices"]
     ]
+
+
+def startup_problem():
+    """What stops the run before any job, in one actionable sentence naming the key; or None.
+
+    Checked before the DAG is built, so that a missing table, impossible counts or an offline
+    machine give one short error instead of a failed job and its traceback.
+    """
+    data = config["data"]
+    if data["min_materials"] > data["n_materials"]:
+        return (
+            f"data.min_materials ({data['min_materials']}) is larger than data.n_materials "
+            f"({data['n_materials']}): no run could keep enough materials; lower "
+            "data.min_materials or raise data.n_materials"
+        )
+    if data["source"] == "table":
+        return table_problem(data.get("table", {}))
+    try:
+        local = local_alexandria_files()
+    except WorkflowError as err:
+        return str(err)
+    # The probe needs the network: not in a cluster job (the main process did it) or --lint.
+    probe = workflow.is_main_process and getattr(workflow, "check_envvars", True)
+    return None if local or not probe else download_problem()
+
+
+def table_problem(table):
+    """What makes `data.table` unusable before anything reads it (path, format, encoding)."""
+    path = table.get("path", "")
+    if not path:
+        return (
+            "data.source is 'table' but data.table.path is not set: set it to your CSV or "
+            "Parquet table (see config/README.md, data.table)"
+        )
+    if not os.path.isfile(path):
+        return (
+            f"data.table.path: {path!r} does not exist (a relative path is read from the "
+            f"working directory, {os.getcwd()})"
+        )
+    if not path.lower().endswith((".csv", ".parquet", ".pq")):
+        return f"data.table.path: {path!r} must end in .csv or .parquet"
+    try:
+        codecs.lookup(table.get("encoding", "utf-8"))
+    except LookupError:
+        return (
+            f"data.table.encoding: {table['encoding']!r} is not a known text encoding"
+        )
+    return None
+
+
+def download_problem():
+    """Why the missing Alexandria files cannot be downloaded (host unreachable), or None."""
+    missing = [path for path in source_files() if not os.path.exists(path)]
+    if not missing:
+        return None
+    base_url = config["data"]["alexandria"]["base_url"]
+    url = urllib.parse.urlsplit(base_url)
+    proxy = urllib.request.getproxies().get(url.scheme)
+    if proxy and not urllib.request.proxy_bypass(url.hostname or ""):
+        # through a proxy, the proxy is what must answer
+        url = urllib.parse.urlsplit(proxy)
+    where = url.netloc or base_url
+    try:
+        port = url.port or {"http": 80}.get(url.scheme, 443)
+        socket.create_connection(
+            (url.hostname, port), timeout=DOWNLOAD_PROBE_TIMEOUT_S
+        ).close()
+    except (OSError, ValueError, TypeError) as err:
+        return (
+            f"cannot reach {where} to download {len(missing)} Alexandria file(s) from "
+            f"data.alexandria.base_url ({err}). To use local copies instead, list them under "
+            f"data.alexandria.local_files or set {ALEXANDRIA_FILES_ENV} to their paths or "
+            "globs separated by ':'"
+        )
+    return None
 
 
 def modality_table(modality):

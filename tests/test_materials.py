@@ -104,8 +104,28 @@ def broken_variants(good):
         change(entry)
         return entry
 
-    def zero_volume(e):
-        e["structure"]["lattice"]["matrix"][2] = e["structure"]["lattice"]["matrix"][1]
+    def lattice(e):
+        return e["structure"]["lattice"]["matrix"]
+
+    def collinear(e):  # b = -a: γ = 180°
+        lattice(e)[1] = [-x for x in lattice(e)[0]]
+
+    def coplanar(e):  # c = a + b: no angle is 0° or 180°, yet the cell is flat
+        lattice(e)[2] = [x + y for x, y in zip(lattice(e)[0], lattice(e)[1])]
+
+    def thin(e):  # c shortened to 0.0001 Å
+        norm = sum(x * x for x in lattice(e)[2]) ** 0.5
+        lattice(e)[2] = [x * 1e-4 / norm for x in lattice(e)[2]]
+
+    def stacked(e):  # a second atom on site 0
+        e["structure"]["sites"].append(copy.deepcopy(e["structure"]["sites"][0]))
+        e["data"]["nsites"] += 1
+
+    def close(e):  # a copy of site 0, 0.2 Å along a
+        site = copy.deepcopy(e["structure"]["sites"][0])
+        site["abc"][0] += 0.2 / sum(x * x for x in lattice(e)[0]) ** 0.5
+        e["structure"]["sites"].append(site)
+        e["data"]["nsites"] += 1
 
     return [
         variant("no-id", lambda e: e["data"].pop("mat_id")),
@@ -118,7 +138,11 @@ def broken_variants(good):
             "bad-element", lambda e: e["structure"]["sites"][0]["species"][0].update(element="Xx")
         ),
         variant("bad-partial", lambda e: e["structure"]["sites"][0]["species"][0].update(occu=0.5)),
-        variant("bad-zero-volume", zero_volume),
+        variant("bad-collinear", collinear),
+        variant("bad-coplanar", coplanar),
+        variant("bad-thin", thin),
+        variant("bad-stacked", stacked),
+        variant("bad-close", close),
         variant("bad-nsites", lambda e: e["data"].update(nsites=99)),
         variant("../bad-path", lambda e: None),
         copy.deepcopy(good),  # a second copy of a real id
@@ -145,10 +169,14 @@ def test_each_broken_entry_is_rejected_with_its_reason(tmp_path, real_entries):
             "structure",
         ): "unparsable structure (ValueError: 'Xx' is not a valid Element)",
         ("bad-partial", "structure"): "disordered: site 0 has partial occupancy Ge0.5",
-        ("bad-zero-volume", "structure"): "degenerate cell: volume",
+        ("bad-collinear", "structure"): "degenerate cell: lattice vectors a and b are collinear (γ = 180°)",
+        ("bad-coplanar", "structure"): "degenerate cell: volume",
+        ("bad-thin", "structure"): "degenerate cell: zero thickness, lattice length c = 0.0001 Å",
+        ("bad-stacked", "structure"): "overlapping atoms: site 0 (Ge) and site 6 (Ge) are 0 Å apart",
+        ("bad-close", "structure"): "overlapping atoms: site 0 (Ge) and site 6 (Ge) are 0.2 Å apart",
         ("bad-nsites", "structure"): "data.nsites is 99 but the structure has 6 sites",
         ("../bad-path", "entry"): "id '../bad-path' is not usable as a file name",
-        ("agm001000110", "duplicate"): "entry 128 of",
+        ("agm001000110", "duplicate"): "entry 132 of",
     }
     assert set(reasons) == set(expected)
     for key, start in expected.items():
@@ -160,7 +188,7 @@ def test_too_few_left_stops_naming_the_config_key(tmp_path, real_entries):
     path = write_entries(
         tmp_path / "few.json.bz2", real_entries[:3] + broken_variants(real_entries[0])
     )
-    with pytest.raises(ValueError, match=r"only 3 of 15 .* data.min_materials=4"):
+    with pytest.raises(ValueError, match=r"only 3 of 19 .* data.min_materials=4"):
         sample_materials([path], data_cfg(min_materials=4), CONFIG["targets"], seed=0)
 
 
@@ -174,11 +202,16 @@ TABLE_TARGETS = {
 def test_table_source_with_bad_rows(tmp_path):
     good = pd.read_csv(TABLE_FIXTURE / "materials.csv")
     good["cif"] = [str(TABLE_FIXTURE / p) for p in good["cif"]]  # absolute paths work too
-    disordered = (
-        (TABLE_FIXTURE / "cifs" / "agm004215334.cif")
-        .read_text()
-        .replace("0.50000000  1\n", "0.50000000  0.5\n")
-    )
+    lacuw = (TABLE_FIXTURE / "cifs" / "agm004215334.cif").read_text()  # Cu at ½½½, La at ¾¾¾
+    disordered = lacuw.replace("0.50000000  1\n", "0.50000000  0.5\n")
+    la_site = "La  La1  1  0.75000000  0.75000000  0.75000000"
+    corrupt = {
+        "t-thin": lacuw.replace("_cell_length_c   4.74342455", "_cell_length_c   0.0001"),
+        "t-gamma-180": lacuw.replace("_cell_angle_gamma   60.00000000", "_cell_angle_gamma   180"),
+        "t-same-site": lacuw.replace(la_site, "La  La1  1  0.50000000  0.50000000  0.50000000"),
+        "t-close": lacuw.replace(la_site, "La  La1  1  0.52000000  0.50000000  0.50000000"),
+    }
+    assert all(cif != lacuw for cif in corrupt.values())
     bad = pd.DataFrame(
         [
             ("t-text", good["cif"][0], 1.0, "abc", 0.0),
@@ -186,6 +219,7 @@ def test_table_source_with_bad_rows(tmp_path):
             ("t-missing-cif", "nowhere.cif", 1.0, -1.0, 0.0),
             ("t-disordered", disordered, 1.0, -1.0, 0.0),
             ("agm002373231", good["cif"][1], 1.0, -1.0, 0.0),
+            *[(mat_id, cif, 1.0, -1.0, 0.0) for mat_id, cif in corrupt.items()],
         ],
         columns=["id", "cif", "band_gap", "energy", "magmom"],
     )
@@ -209,8 +243,16 @@ def test_table_source_with_bad_rows(tmp_path):
         "t-missing-cif": "structure",
         "t-disordered": "structure",
         "agm002373231": "duplicate",
+        **{mat_id: "structure" for mat_id in corrupt},
     }
     reasons = dict(zip(rejected["mat_id"], rejected["reason"]))
     assert reasons["t-text"] == "e_per_atom: field 'energy' is not a number: 'abc'"
     assert reasons["t-nan"] == "gap: field 'band_gap' is NaN"
     assert reasons["t-disordered"].endswith("has partial occupancy Cu0.5")
+    assert reasons["t-thin"] == "degenerate cell: zero thickness, lattice length c = 0.0001 Å"
+    assert reasons["t-gamma-180"] == "degenerate cell: lattice vectors a and b are collinear (γ = 180°)"
+    assert reasons["t-same-site"].startswith("overlapping atoms: Cu and La on one site (site 1 at")
+    # 0.02 of a 4.743 Å axis, in a 60° rhombohedral cell
+    assert reasons["t-close"] == (
+        "overlapping atoms: site 1 (Cu0) and site 2 (La1) are 0.0949 Å apart (closer than 0.5 Å)"
+    )

@@ -125,3 +125,37 @@ def test_a_truncated_local_file_is_named(tmp_path, alexandria_sample):
     path.write_bytes(alexandria_sample.read_bytes()[:20000])
     with pytest.raises(ValueError, match=f"{path}: corrupt or truncated file \\(EOFError"):
         list(iter_entries(path))
+
+
+def test_a_byte_not_in_the_encoding_names_the_file_and_line(tmp_path):
+    path = tmp_path / "latin.csv"
+    rows = (TABLE_FIXTURE / "materials.csv").read_bytes().splitlines(keepends=True)
+    rows[3] = rows[3].replace(b"made-up values", "made-up values (café)".encode("latin-1"))
+    path.write_bytes(b"".join(rows))
+    source = TableSource(TABLE_CFG)
+    with pytest.raises(ValueError) as err:
+        list(source.records(path))
+    assert str(err.value).startswith(f"{path}: line 4, byte ")
+    assert "(b'\\xe9') is not valid utf-8" in str(err.value)
+    assert "data.table.encoding" in str(err.value)
+    records = list(TableSource({**TABLE_CFG, "encoding": "latin-1"}).records(path))
+    assert records[2]["note"] == "made-up values (café)" and len(records) == 5
+
+
+def test_numeric_looking_ids_stay_as_written(tmp_path):
+    path = tmp_path / "ids.csv"
+    path.write_text("id,cif,band_gap\n007,a.cif,1.0\n12,b.cif,\n1e3,c.cif,2\n0012,d.cif,3\nNA,e.cif,NA\n")
+    source = TableSource(TABLE_CFG)
+    records = list(source.records(path))
+    assert [source.record_id(r) for r in records] == ["007", "12", "1e3", "0012", "NA"]
+    assert math.isnan(records[1]["band_gap"]) and math.isnan(records[4]["band_gap"])
+
+
+def test_parquet_ids_integers_become_text_floats_are_refused(tmp_path):
+    source = TableSource(TABLE_CFG)
+    table = pd.DataFrame({"id": [7, 12], "cif": ["a.cif", "b.cif"]})
+    table.to_parquet(tmp_path / "int.parquet")
+    assert [source.record_id(r) for r in source.records(tmp_path / "int.parquet")] == ["7", "12"]
+    table.astype({"id": float}).to_parquet(tmp_path / "float.parquet")
+    with pytest.raises(ValueError, match=r"float.parquet: column 'id': ids are stored as floating"):
+        list(source.records(tmp_path / "float.parquet"))

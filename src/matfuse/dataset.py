@@ -8,6 +8,8 @@ import logging
 
 import pandas as pd
 
+from matfuse import ids
+
 log = logging.getLogger(__name__)
 
 EMBEDDING_PREFIX = "emb_"
@@ -35,7 +37,7 @@ def align_dataset(materials, targets, split, cifs, modality_tables, min_material
     """Return (aligned, excluded); raise TooFewMaterials when fewer than `min_materials` remain."""
     base = (
         pd.read_parquet(materials, columns=["mat_id", "formula"])
-        .merge(pd.read_csv(split), on="mat_id", validate="one_to_one")
+        .merge(ids.read_csv(split), on="mat_id", validate="one_to_one")
         .merge(pd.read_parquet(targets), on="mat_id", validate="one_to_one")
     )
     excluded = [_failures(pd.read_parquet(cifs), "structure")]

@@ -8,7 +8,12 @@ from pathlib import Path
 
 @contextlib.contextmanager
 def log_to(path):
-    """Log to `path` for the duration; an exception is logged with its traceback, then re-raised."""
+    """Log to `path` for the duration; an exception is logged with its traceback.
+
+    The console (the job's stderr, which Snakemake shows) then gets the error itself in one line
+    and where its traceback is, and the script exits with status 1: a failed job shows what to
+    act on, not a second copy of the traceback.
+    """
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", buffering=1) as stream:
         handler = logging.StreamHandler(stream)
@@ -20,8 +25,9 @@ def log_to(path):
         try:
             with contextlib.redirect_stderr(stream), contextlib.redirect_stdout(stream):
                 yield logging.getLogger("matfuse")
-        except Exception:
+        except Exception as err:
             logging.getLogger("matfuse").exception("failed")
-            raise
+            sys.stderr.write(f"{type(err).__name__}: {err}\n(traceback in {path})\n")
+            raise SystemExit(1) from None
         finally:
             root.removeHandler(handler)

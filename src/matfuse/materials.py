@@ -7,14 +7,13 @@ either kept (a row of materials and of targets) or rejected with its stage and r
 
 import json
 import logging
-import math
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
-from pymatgen.core import Structure
 
+from matfuse.cells import check_structure
 from matfuse.sampling import reservoir_sample
 from matfuse.sources import Entry, InvalidEntry
 from matfuse.sources.alexandria import AlexandriaSource
@@ -27,8 +26,6 @@ MATERIAL_COLUMNS = ["mat_id", "formula", "composition", "nsites", "volume", "str
 REJECTED_COLUMNS = ["mat_id", "stage", "reason"]
 # Ids name files (CIFs, PNGs) downstream, so they must be safe as file names.
 SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-# Below this a cell is degenerate (real crystals have > 5 Å³ per atom); catches zero volume.
-MIN_VOLUME_PER_SITE = 0.1
 
 
 def sample_materials(
@@ -122,22 +119,6 @@ def validate(entry: Entry, targets_cfg: Mapping) -> dict[str, float]:
         )
     except TargetError as err:
         raise InvalidEntry("targets", str(err)) from err
-
-
-def check_structure(structure: Structure) -> None:
-    """Reject cells a model cannot use: empty, partially occupied, or degenerate."""
-    if len(structure) == 0:
-        raise InvalidEntry("structure", "the structure has no sites")
-    for i, site in enumerate(structure):
-        if not site.is_ordered:
-            raise InvalidEntry(
-                "structure", f"disordered: site {i} has partial occupancy {site.species}"
-            )
-    volume = structure.volume
-    if not math.isfinite(volume) or volume < MIN_VOLUME_PER_SITE * len(structure):
-        raise InvalidEntry(
-            "structure", f"degenerate cell: volume {volume:.3g} Å³ for {len(structure)} sites"
-        )
 
 
 def material_row(entry: Entry, source: str) -> dict:

@@ -1,5 +1,6 @@
 import pandas as pd
 
+from matfuse import ids
 from matfuse.logs import log_to
 from matfuse.potnet import EmbeddingSettings, potnet_embeddings
 
@@ -11,7 +12,7 @@ with log_to(snakemake.log[0]):
         method,
         EmbeddingSettings.from_config(snakemake.params.embeddings),
         seed=snakemake.params.seed,
-        split=pd.read_csv(snakemake.input.split, dtype={"mat_id": str}) if trained else None,
+        split=ids.read_csv(snakemake.input.split) if trained else None,
         targets=pd.read_parquet(snakemake.input.targets) if trained else None,
         threads=snakemake.threads,
     )
