@@ -182,7 +182,9 @@ def fit(args):
     t0 = time.perf_counter()
     backbones = {"text": work / "backbones" / "text", "image": work / "backbones" / "image"}
     text_backbone(config["backbones"]["text"]["hub"], payload / VOCAB, backbones["text"], config["seed"])
-    resolve_backbone("image", {"hub": config["backbones"]["image"]["hub"], "fallback": "random_init"}, backbones["image"])
+    resolve_backbone(
+        "image", {"hub": config["backbones"]["image"]["hub"], "fallback": "random_init"}, backbones["image"], config["seed"]
+    )
     print(f"backbones written in {time.perf_counter() - t0:.1f} s; settings {settings}, threads {args.threads}")
 
     rows = []

@@ -14,6 +14,8 @@ rule resolve_backbone:
         "../envs/automm.yaml"
     params:
         spec=lambda wc: config["backbones"][wc.modality],
+        # draws the random_init image weights
+        seed=config["seed"],
     script:
         "../workflow/scripts/resolve_backbone.py"
 
