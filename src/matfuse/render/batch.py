@@ -182,8 +182,8 @@ async def _local_only(route, blocked):
 async def _make_scenes(jobs, workers, queues, camera):
     """Workers make scenes in turn, at most a few ahead of the drawing pages. Job i is drawn by
     page i mod len(queues), in job order, so each page draws the same structures in the same
-    order in every run: what a page drew before can change a pixel of its next picture (two
-    runs with a shared queue differed in 1-2 pixels of 2 of 117 PNGs)."""
+    order in every run (with one shared queue, which page drew what depended on timing, and
+    two runs differed in 1-2 pixels of 2 of 117 PNGs)."""
     scenes = [asyncio.get_running_loop().create_future() for _ in jobs]
     todo = iter(range(len(jobs)))
     ahead = asyncio.Semaphore(len(queues) + 2)  # scenes being made or made but not yet queued
