@@ -1,6 +1,5 @@
 """Unit tests of the image modality that need no browser: scenes, PNG checks, settings, shards."""
 
-import asyncio
 import io
 import json
 import logging
@@ -17,14 +16,12 @@ from pymatgen.analysis.graphs import StructureGraph
 from render_helpers import REPO, perovskite, real_cif, rock_salt, write_cif
 
 from matfuse.render import BrowserNotFound, RenderSettings, render_structures
-from matfuse.render.batch import Job, _make_scenes, _scene_workers
 from matfuse.render.browser import find_browser, launch_flags
 from matfuse.render.compat import apply_pymatgen_aliases
 from matfuse.render.modality import image_table, join_shards, shard_rows
 from matfuse.render.scene import cif_scene_json, oriented, scene_json, structure_scene
 from matfuse.render.scene_worker import serve_requests
 from matfuse.render.validate import png_problem, read_stamp, render_stamp, with_stamp
-from matfuse.render.workers import SceneError
 
 
 def primitive_counts(scene):
@@ -181,35 +178,3 @@ def test_missing_browser_fails_fast_saying_how_to_install_one(tmp_path, monkeypa
         render_structures(items, tmp_path / "png", RenderSettings(browser=str(tmp_path / "chromium")))
     assert time.perf_counter() - start < 15
     assert not psutil.Process().children(recursive=True)  # no scene worker, no driver left
-
-
-def test_each_page_gets_a_fixed_share_of_the_batch_in_order(tmp_path):
-    """Job i goes to page i mod pages, in job order, whichever scene worker is quicker: each
-    page then draws the same structures in the same order in every run."""
-    good = [write_cif(s, tmp_path / f"{i}.cif") for i, s in enumerate([perovskite(), rock_salt()] * 4)]
-    broken = tmp_path / "broken.cif"
-    broken.write_text("data_broken\nthis is not a CIF\n")
-    cifs = good[:3] + [broken] + good[3:]
-    jobs = [Job(f"m{i}", str(cif), tmp_path / f"m{i}.png", "") for i, cif in enumerate(cifs)]
-
-    async def run():
-        queues = [asyncio.Queue(maxsize=2) for _ in range(3)]
-        received = [[] for _ in queues]
-
-        async def drain(queue, into):
-            while (entry := await queue.get()) is not None:
-                into.append(entry)
-
-        async with _scene_workers(2) as workers:
-            await asyncio.gather(
-                _make_scenes(jobs, workers, queues, "top"), *[drain(q, r) for q, r in zip(queues, received)]
-            )
-        return received
-
-    received = asyncio.run(run())
-    assert [[job.mat_id for job, _ in page] for page in received] == [
-        [f"m{i}" for i in range(k, len(jobs), 3)] for k in range(3)
-    ]
-    scenes = {job.mat_id: scene for page in received for job, scene in page}
-    assert isinstance(scenes["m3"], SceneError)
-    assert all(not isinstance(scenes[f"m{i}"], SceneError) for i in range(len(jobs)) if i != 3)

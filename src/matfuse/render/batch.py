@@ -1,9 +1,8 @@
 """Render a batch of structures in one browser session: the image modality's driver.
 
 One Chromium and one page server serve the whole batch. Scene generation (Python, in worker
-processes) runs ahead of drawing (browser pages) through bounded queues, so both stay busy;
-several pages draw at once when cores allow, each a fixed share of the batch in a fixed order,
-so the same input gives the same pictures. A render that times out, crashes its page or
+processes) runs ahead of drawing (browser pages) through a bounded queue, so both stay busy;
+several pages draw at once when cores allow. A render that times out, crashes its page or
 comes back invalid is retried on a fresh page, then recorded as failed with its reason; the
 batch goes on. PNGs that are current (same CIF, same look, valid) are kept, not redrawn.
 """
@@ -157,11 +156,11 @@ async def _render_jobs(jobs, settings, log):
             log.info("%d page(s) ready, WebGL by %s; rendering %d", len(pages), renderer, len(jobs))
             if settings.gl not in str(renderer).lower():
                 log.warning("asked for gl=%s but pages draw with %s", settings.gl, renderer)
-            queues = [asyncio.Queue(maxsize=2) for _ in pages]
+            queue = asyncio.Queue(maxsize=len(pages) + 2)
             try:
                 async with asyncio.TaskGroup() as tasks:
-                    tasks.create_task(_make_scenes(jobs, workers, queues, settings.camera))
-                    for page, queue in zip(pages, queues):
+                    tasks.create_task(_make_scenes(jobs, workers, queue, settings.camera, len(pages)))
+                    for page in pages:
                         tasks.create_task(drawing.draw_all(page, queue))
             except ExceptionGroup as failure:  # the first cause reads better than the group
                 raise failure.exceptions[0] from None
@@ -179,34 +178,21 @@ async def _local_only(route, blocked):
         await route.abort()
 
 
-async def _make_scenes(jobs, workers, queues, camera):
-    """Workers make scenes in turn, at most a few ahead of the drawing pages. Job i is drawn by
-    page i mod len(queues), in job order, so each page draws the same structures in the same
-    order in every run (with one shared queue, which page drew what depended on timing, and
-    two runs differed in 1-2 pixels of 2 of 117 PNGs)."""
-    scenes = [asyncio.get_running_loop().create_future() for _ in jobs]
-    todo = iter(range(len(jobs)))
-    ahead = asyncio.Semaphore(len(queues) + 2)  # scenes being made or made but not yet queued
+async def _make_scenes(jobs, workers, queue, camera, n_pages):
+    """Workers take jobs in turn and run at most a queue's length ahead of the drawing pages."""
+    todo = iter(jobs)
 
     async def feed(worker):
-        while True:
-            await ahead.acquire()  # before taking a job, so the earliest one is always made
-            if (i := next(todo, None)) is None:
-                return
+        for job in todo:
             try:
-                scenes[i].set_result(await worker.scene(jobs[i].cif, camera))
+                scene = await worker.scene(job.cif, camera)
             except SceneError as error:
-                scenes[i].set_result(error)
+                scene = error
+            await queue.put((job, scene))
 
-    async def dispatch():
-        for i, job in enumerate(jobs):
-            scene = await scenes[i]
-            ahead.release()
-            await queues[i % len(queues)].put((job, scene))
-        for queue in queues:
-            await queue.put(None)
-
-    await asyncio.gather(dispatch(), *[feed(worker) for worker in workers])
+    await asyncio.gather(*[feed(worker) for worker in workers])
+    for _ in range(n_pages):
+        await queue.put(None)
 
 
 class _Drawing:
