@@ -14,7 +14,7 @@ stop on `train.max_epochs` or on `train.time_limit`? Two steps:
            exactly as workflow/scripts/fit_model.py does, with config `train` settings.
            Timing does not depend on the weights' values. Prints, per combination: device, fit
            seconds, epoch and optimiser step of the last validation, why training stopped
-           (max_epochs, time_limit, early_stopping: Lightning's own messages), peak GPU memory;
+           (max_epochs, time_limit, early_stopping: fit_model's status), peak GPU memory;
            the same rows go to a CSV, rewritten after each fit.
 
     PYTHONPATH=src python benchmarks/gpu_fit_benchmark.py prepare \
@@ -29,7 +29,6 @@ import json
 import logging
 import math
 import os
-import re
 import shutil
 import sys
 import time
@@ -55,14 +54,6 @@ ELECTRA_BASE = dict(
     intermediate_size=3072,
     max_position_embeddings=512,
 )
-# Lightning's own messages (rank_zero_info / early stopping's log.info) that say how training went.
-LIGHTNING_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.pytorch.callbacks.early_stopping")
-CHECKPOINT_MESSAGE = re.compile(r"Epoch (\d+), global step (\d+):")
-STOP_MESSAGES = {
-    "time_limit": "Time limit reached",
-    "max_epochs": "`max_epochs=",
-    "early_stopping": "did not improve in the last",
-}
 
 
 def prepare(aligned, out, rows, seed, test_fraction, vocab):
@@ -95,41 +86,6 @@ def text_backbone(hub_name, vocab, out, seed):
     ElectraTokenizerFast(vocab_file=str(vocab), do_lower_case=True).save_pretrained(out)
     meta = {"name": hub_name, "source": "random_init", "pretrained": False, "modality": "text"}
     (out / METADATA).write_text(json.dumps(meta, indent=2))
-
-
-class LightningMessages(logging.Handler):
-    """Collects Lightning's training messages during one fit."""
-
-    def __init__(self):
-        super().__init__(logging.INFO)
-        self.messages = []
-
-    def emit(self, record):
-        self.messages.append(record.getMessage())
-
-    def __enter__(self):
-        for name in LIGHTNING_LOGGERS:
-            logger = logging.getLogger(name)
-            logger.setLevel(logging.INFO)
-            logger.addHandler(self)
-        return self
-
-    def __exit__(self, *exc):
-        for name in LIGHTNING_LOGGERS:
-            logging.getLogger(name).removeHandler(self)
-
-    def summary(self):
-        """Epoch (1-based) and step of the last validation; why the fit loop stopped."""
-        checkpoints = [CHECKPOINT_MESSAGE.search(m) for m in self.messages]
-        checkpoints = [(int(c[1]), int(c[2])) for c in checkpoints if c]
-        stops = [why for why, text in STOP_MESSAGES.items() if any(text in m for m in self.messages)]
-        return {
-            "epochs": checkpoints[-1][0] + 1 if checkpoints else 0,
-            "steps": checkpoints[-1][1] if checkpoints else 0,
-            "validations": len(checkpoints),
-            # time_limit+max_epochs: the time limit struck during the last epoch
-            "stopped_by": "+".join(stops) or "unknown",
-        }
 
 
 def print_environment():
@@ -182,7 +138,9 @@ def fit(args):
     t0 = time.perf_counter()
     backbones = {"text": work / "backbones" / "text", "image": work / "backbones" / "image"}
     text_backbone(config["backbones"]["text"]["hub"], payload / VOCAB, backbones["text"], config["seed"])
-    resolve_backbone("image", {"hub": config["backbones"]["image"]["hub"], "fallback": "random_init"}, backbones["image"])
+    resolve_backbone(
+        "image", {"hub": config["backbones"]["image"]["hub"], "fallback": "random_init"}, backbones["image"], config["seed"]
+    )
     print(f"backbones written in {time.perf_counter() - t0:.1f} s; settings {settings}, threads {args.threads}")
 
     rows = []
@@ -195,20 +153,19 @@ def fit(args):
         shutil.rmtree(out, ignore_errors=True)
         gpu_peak_gib(reset=True)
         wall = time.perf_counter()
-        with LightningMessages() as messages:
-            record = fit_model(
-                dataset=dataset,
-                combo=combo,
-                target=args.target,
-                backbone_dirs=[backbones[m] for m in combo.split("+") if m in backbones],
-                settings=settings,
-                seed=config["seed"],
-                threads=args.threads,
-                model_dir=out,
-                predictions=work / f"{combo}.parquet",
-                status=work / f"{combo}.json",
-                embedding=config["embeddings"]["method"],
-            )
+        record = fit_model(
+            dataset=dataset,
+            combo=combo,
+            target=args.target,
+            backbone_dirs=[backbones[m] for m in combo.split("+") if m in backbones],
+            settings=settings,
+            seed=config["seed"],
+            threads=args.threads,
+            model_dir=out,
+            predictions=work / f"{combo}.parquet",
+            status=work / f"{combo}.json",
+            embedding=config["embeddings"]["method"],
+        )
         rows.append(
             {
                 "combo": combo,
@@ -216,7 +173,7 @@ def fit(args):
                 "ok": record["ok"],
                 "fit_seconds": record["fit_seconds"],
                 "call_seconds": round(time.perf_counter() - wall, 1),
-                **messages.summary(),
+                **{key: record[key] for key in ("epochs_completed", "best_epoch", "global_step", "stopped_by")},
                 "max_epochs": settings["max_epochs"],
                 "time_limit": settings["time_limit"],
                 "peak_gpu_gib": gpu_peak_gib(),

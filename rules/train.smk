@@ -1,3 +1,9 @@
+# Run locally, concurrent fits would all train on the first GPUs CUDA shows: at most one GPU
+# fit at a time unless `--resources gpu=N` says otherwise. Cluster jobs get their own GPUs.
+if workflow.local_exec and "gpu" not in workflow.global_resources:
+    workflow.global_resources["gpu"] = max(config["train"]["gpus"], 1)
+
+
 localrules:
     resolve_backbone,
 
@@ -14,12 +20,15 @@ rule resolve_backbone:
         "../envs/automm.yaml"
     params:
         spec=lambda wc: config["backbones"][wc.modality],
+        # draws the random_init image weights
+        seed=config["seed"],
     script:
         "../workflow/scripts/resolve_backbone.py"
 
 
 rule fit_model:
-    """One AutoGluon MultiModalPredictor per combination x target; a failed fit is recorded."""
+    """One AutoGluon MultiModalPredictor per combination x target; a failed fit is recorded,
+    a config or input error fails the job."""
     input:
         dataset="results/dataset/aligned.parquet",
         backbones=lambda wc: backbones_for(wc.combo),

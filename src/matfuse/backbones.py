@@ -45,8 +45,11 @@ def read_backbone(directory):
     return json.loads((Path(directory) / METADATA).read_text())
 
 
-def resolve_backbone(modality, spec, out_dir):
-    """Fill `out_dir` with the `modality` backbone and write its metadata; return the metadata."""
+def resolve_backbone(modality, spec, out_dir, seed):
+    """Fill `out_dir` with the `modality` backbone and write its metadata; return the metadata.
+
+    `seed` draws random-init weights, so the same config gives the same backbone bit for bit.
+    """
     out = Path(out_dir)
     if out.exists():
         shutil.rmtree(out)
@@ -61,7 +64,7 @@ def resolve_backbone(modality, spec, out_dir):
             shutil.rmtree(out)
             out.mkdir()
     if meta is None:
-        meta = _from_fallback(modality, hub, fallback, out)
+        meta = _from_fallback(modality, hub, fallback, out, seed)
     meta["modality"] = modality
     (out / METADATA).write_text(json.dumps(meta, indent=2))
     log.info("%s backbone: %s", modality, meta)
@@ -82,7 +85,7 @@ def _from_hub(modality, name, out):
     return {"name": name, "source": "hub", "pretrained": True}
 
 
-def _from_fallback(modality, hub, fallback, out):
+def _from_fallback(modality, hub, fallback, out, seed):
     if fallback == RANDOM_INIT:
         if modality != "image":
             raise BackboneError(f"{modality} backbone: fallback {RANDOM_INIT!r} is for images only")
@@ -95,8 +98,8 @@ def _from_fallback(modality, hub, fallback, out):
             arch,
             "!" * 78,
         )
-        _save_timm(arch, out, pretrained=False)
-        return {"name": arch, "source": RANDOM_INIT, "pretrained": False}
+        _save_timm(arch, out, pretrained=False, seed=seed)
+        return {"name": arch, "source": RANDOM_INIT, "pretrained": False, "seed": seed}
     if Path(fallback).is_dir():
         shutil.copytree(fallback, out, dirs_exist_ok=True)
         return {"name": str(fallback), "source": "local", "pretrained": True}
@@ -112,11 +115,13 @@ def _from_fallback(modality, hub, fallback, out):
     return {"name": fallback, "source": "package", "pretrained": True}
 
 
-def _save_timm(arch, out, pretrained):
+def _save_timm(arch, out, pretrained, seed=None):
     """Write a timm model as the local checkpoint directory AutoMM loads (config + weights)."""
     import timm
     import torch
 
+    if seed is not None:
+        torch.manual_seed(seed)  # timm draws the initial weights from torch's global generator
     model = timm.create_model(arch, pretrained=pretrained, num_classes=0)
     torch.save(model.state_dict(), out / "pytorch_model.bin")
     drop = {"url", "hf_hub_id", "file", "hf_hub_filename", "source"}

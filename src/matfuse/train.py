@@ -1,12 +1,38 @@
 """Fit one AutoGluon MultiModalPredictor for one modality combination and one target.
 
-A failed fit must not stop the other models: it is recorded in the status file (ok=false,
-with the reason) and an empty predictions table, and the job itself succeeds.
+Config and input errors (an unknown `train.hyperparameters` key, a missing PNG, a broken
+backbone directory, a modality or target without its column) raise before anything is
+fitted, so the job fails with the reason. Only the fit itself (predictor.fit / predict) may
+fail and be recorded instead (ok=false, with the reason, and an empty predictions table), so
+that one model that cannot train does not stop the others.
+
+`train.max_epochs` bounds a fit; `train.time_limit` is a safety net. How the fit went is read
+from Lightning's own messages (ModelCheckpoint, the fit loop, Timer, EarlyStopping) and
+written to the status file, one JSON object with these fields:
+
+  combo, target     the model
+  ok                the fit and the test predictions succeeded
+  reason            why not (exception type and message); "" when ok
+  fit_seconds       wall seconds of predictor.fit; null when it raised
+  n_train, n_test   rows fitted on, rows predicted
+  max_epochs        train.max_epochs the fit ran under
+  time_limit        train.time_limit (seconds) the fit ran under
+  epochs_completed  epochs reached: 1-based epoch of the last validation (the last one may be
+                    partial when time_limit or early stopping ended it mid-epoch); 0 if none
+  best_epoch        1-based epoch of the best validation score; null when none was logged
+  global_step       optimiser steps at the last validation
+  stopped_by        max_epochs | time_limit | early_stopping | unknown (no message seen)
+  barely_trained    true when stopped_by is time_limit or fewer than BARELY_TRAINED_EPOCHS
+                    epochs completed: tables, figures and the report mark such models
+  backbones         each modality's matfuse_backbone.json
+  embedding         the structure-embedding method when the model uses `tabular`, else null
+  device            cpu | cuda
 """
 
 import json
 import logging
 import os
+import re
 import time
 from pathlib import Path
 
@@ -20,6 +46,65 @@ log = logging.getLogger(__name__)
 # AutoMM column type and hyperparameter key of each modality's backbone.
 COLUMN_TYPES = {"tabular": "numerical", "image": "image_path", "text": "text"}
 BACKBONE_KEYS = {"image": "model.timm_image.checkpoint_name", "text": "model.hf_text.checkpoint_name"}
+# Files AutoMM loads from a local backbone directory: its config and one weights file.
+BACKBONE_WEIGHTS = ("pytorch_model.bin", "model.safetensors")
+BARELY_TRAINED_EPOCHS = 2
+
+# Lightning's own messages (rank_zero_info, early stopping's log.info) that say how training went.
+LIGHTNING_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.pytorch.callbacks.early_stopping")
+CHECKPOINT_MESSAGE = re.compile(r"Epoch (\d+), global step (\d+):")
+BEST_MESSAGE = re.compile(r"reached (\S+) \(best (\S+)\)")
+# In order of precedence: a time-limit hit is reported even when it struck in the last epoch.
+STOP_MESSAGES = {
+    "time_limit": "Time limit reached",
+    "early_stopping": "did not improve in the last",
+    "max_epochs": "`max_epochs=",
+}
+
+
+class LightningMessages(logging.Handler):
+    """Collects Lightning's training messages during one fit (used as a context manager)."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+    def __enter__(self):
+        for name in LIGHTNING_LOGGERS:
+            logger = logging.getLogger(name)
+            logger.setLevel(logging.INFO)
+            logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc):
+        for name in LIGHTNING_LOGGERS:
+            logging.getLogger(name).removeHandler(self)
+
+    def summary(self):
+        """epochs_completed, best_epoch, global_step and stopped_by, as in the status file."""
+        epochs, step, best = 0, 0, None
+        for message in self.messages:
+            checkpoint = CHECKPOINT_MESSAGE.search(message)
+            if not checkpoint:
+                continue
+            epochs, step = int(checkpoint[1]) + 1, int(checkpoint[2])
+            scores = BEST_MESSAGE.search(message)
+            if scores and scores[1] == scores[2]:  # this validation is the best so far
+                best = epochs
+        stops = [why for why, text in STOP_MESSAGES.items() if any(text in m for m in self.messages)]
+        return {
+            "epochs_completed": epochs,
+            "best_epoch": best,
+            "global_step": step,
+            "stopped_by": stops[0] if stops else "unknown",
+        }
+
+
+def barely_trained(summary):
+    return summary["stopped_by"] == "time_limit" or summary["epochs_completed"] < BARELY_TRAINED_EPOCHS
 
 
 def hyperparameters(settings, backbones, threads, num_gpus):
@@ -32,6 +117,9 @@ def hyperparameters(settings, backbones, threads, num_gpus):
         # Data-loader workers pay off only when a GPU does the maths; on CPUs they compete.
         "env.num_workers": max(threads - 1, 0) if num_gpus else 0,
         "env.num_workers_inference": max(threads - 1, 0) if num_gpus else 0,
+        # torch's deterministic algorithms where they exist (Lightning warns where they do not),
+        # so that the same config gives the same model.
+        "env.deterministic": "warn",
         # Its default augmentation calls nltk.download(wordnet): a network access.
         "model.hf_text.text_trivial_aug_maxscale": 0.0,
     }
@@ -39,6 +127,58 @@ def hyperparameters(settings, backbones, threads, num_gpus):
         hp[BACKBONE_KEYS[modality]] = str(directory)
     hp.update(settings.get("hyperparameters") or {})
     return hp
+
+
+def check_hyperparameters(hp, presets):
+    """AutoMM's own key check, run before fitting so that a typo fails the job."""
+    from autogluon.multimodal.utils.config import get_config
+
+    try:
+        get_config(problem_type="regression", presets=presets, overrides=hp)
+    except KeyError as err:
+        # AutoMM's message goes on to list every override; its first sentence names the key
+        raise ValueError(f"train.hyperparameters: {str(err.args[0]).split(' You may')[0]}") from err
+
+
+def load_backbones(backbone_dirs):
+    """Each modality's backbone directory; a directory AutoMM could not load raises here."""
+    backbones = {}
+    for directory in map(Path, backbone_dirs):
+        try:
+            meta = read_backbone(directory)
+        except (OSError, ValueError) as err:
+            raise ValueError(f"backbone {directory} is broken (rerun resolve_backbone): {err}") from err
+        if not (directory / "config.json").is_file() or not any((directory / w).is_file() for w in BACKBONE_WEIGHTS):
+            raise ValueError(
+                f"backbone {directory} is broken (rerun resolve_backbone): it needs config.json and one of "
+                f"{', '.join(BACKBONE_WEIGHTS)}"
+            )
+        backbones[meta["modality"]] = (directory, meta)
+    return backbones
+
+
+def model_inputs(table, modalities, target, backbones):
+    """Feature columns and their AutoMM types; raises when an input the fit needs is missing."""
+    missing = [m for m in modalities if not modality_columns(table.columns, m)]
+    if missing:
+        raise ValueError(f"the aligned table has no column for modality {missing}")
+    if target not in table.columns:
+        raise ValueError(f"the aligned table has no column for target {target!r}")
+    unresolved = [m for m in modalities if m in BACKBONE_KEYS and m not in backbones]
+    if unresolved:
+        raise ValueError(f"no backbone directory given for modality {unresolved}")
+    column_types = {c: COLUMN_TYPES[m] for m in modalities for c in modality_columns(table.columns, m)}
+    for column, kind in column_types.items():
+        if kind == "image_path":
+            absent = table.loc[~table[column].map(lambda p: isinstance(p, str) and Path(p).is_file()), "mat_id"]
+            if len(absent):
+                raise ValueError(f"{len(absent)} image(s) missing, e.g. {', '.join(absent.head(5))} ({column!r})")
+    return column_types
+
+
+def split_rows(table):
+    """Train and test rows of the aligned table, by its `split` column."""
+    return table[table["split"] == "train"], table[table["split"] == "test"]
 
 
 def available_gpus(requested):
@@ -60,71 +200,72 @@ def fit_model(
     status,
     embedding=None,
 ):
-    """Fit, predict the test split, write predictions and status; never raise for a bad fit."""
+    """Fit on the train rows, predict the test rows, write predictions and status.
+
+    Raises for config and input errors; a failure of the fit itself is recorded, not raised.
+    """
+    # Backbones are local directories, so the hub is never asked; set before the imports below,
+    # which read these once.
+    os.environ.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    import torch
+
     modalities = combo.split("+")
-    backbones = {read_backbone(d)["modality"]: Path(d) for d in backbone_dirs}
+    backbones = load_backbones(backbone_dirs)
+    table = pd.read_parquet(dataset)
+    column_types = model_inputs(table, modalities, target, backbones)
+    features = list(column_types)
+    train, test = split_rows(table)
+    num_gpus = available_gpus(settings["gpus"])
+    hp = hyperparameters(settings, {m: backbones[m][0] for m in modalities if m in backbones}, threads, num_gpus)
+    check_hyperparameters(hp, settings["presets"])
     record = {
         "combo": combo,
         "target": target,
         "ok": False,
         "reason": "",
         "fit_seconds": None,
-        "n_train": 0,
-        "n_test": 0,
-        "backbones": {m: read_backbone(d) for m, d in backbones.items()},
+        "n_train": len(train),
+        "n_test": len(test),
+        "max_epochs": settings["max_epochs"],
+        "time_limit": settings["time_limit"],
+        "backbones": {m: meta for m, (_, meta) in backbones.items()},
         "embedding": embedding if "tabular" in modalities else None,
-        "device": "cpu",
+        "device": "cuda" if num_gpus else "cpu",
     }
+    # the GPUs a scheduler (SLURM --gpus) gave this job; unset when run outside one
+    log.info("CUDA_VISIBLE_DEVICES=%s", os.environ.get("CUDA_VISIBLE_DEVICES", "<unset>"))
+    torch.set_num_threads(threads)  # a fixed thread count keeps CPU reductions in the same order
+    log.info("fitting %s on %d train rows, columns %s, hyperparameters %s", target, len(train), column_types, hp)
     result = pd.DataFrame({"mat_id": [], "y_true": [], "y_pred": []})
+    messages = LightningMessages()
     try:
-        result = _fit_and_predict(
-            dataset, modalities, target, backbones, settings, seed, threads, model_dir, record
-        )
+        with messages:
+            y_pred, record["fit_seconds"] = _fit_and_predict(
+                train[features + [target]], test[features], target, column_types, hp, settings, seed, model_dir
+            )
+        result = pd.DataFrame({"mat_id": test["mat_id"].to_numpy(), "y_true": test[target].to_numpy(), "y_pred": y_pred})
         record["ok"] = True
-    except Exception as err:  # recorded, so the other models and the evaluation go on
+    except Exception as err:  # the fit itself: recorded, so the other models and the evaluation go on
         log.exception("fit of %s / %s failed", combo, target)
         record["reason"] = f"{type(err).__name__}: {err}"
         Path(model_dir).mkdir(parents=True, exist_ok=True)
         (Path(model_dir) / "FAILED.txt").write_text(record["reason"] + "\n")
+    summary = messages.summary()
+    record.update(summary, barely_trained=barely_trained(summary))
+    log.info("training: %s", summary)
     result.to_parquet(predictions, index=False)
     Path(status).write_text(json.dumps(record, indent=2))
     return record
 
 
-def _fit_and_predict(dataset, modalities, target, backbones, settings, seed, threads, model_dir, record):
-    # Backbones are local directories, so the hub is never asked; set before the imports below,
-    # which read these once.
-    os.environ.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-    import torch
+def _fit_and_predict(train, test_features, target, column_types, hp, settings, seed, model_dir):
+    """The AutoGluon calls, and nothing else: test predictions and fit seconds."""
     from autogluon.multimodal import MultiModalPredictor
 
-    torch.set_num_threads(threads)
-    table = pd.read_parquet(dataset)
-    features = [c for m in modalities for c in modality_columns(table.columns, m)]
-    missing = [m for m in modalities if not modality_columns(table.columns, m)]
-    if missing:
-        raise ValueError(f"the aligned table has no column for modality {missing}")
-    column_types = {c: COLUMN_TYPES[m] for m in modalities for c in modality_columns(table.columns, m)}
-    train = table.loc[table["split"] == "train", features + [target]]
-    test = table.loc[table["split"] == "test"]
-    record["n_train"], record["n_test"] = len(train), len(test)
-    num_gpus = available_gpus(settings["gpus"])
-    # the GPUs a scheduler (SLURM --gpus) gave this job; unset when run outside one
-    log.info("CUDA_VISIBLE_DEVICES=%s", os.environ.get("CUDA_VISIBLE_DEVICES", "<unset>"))
-    record["device"] = "cuda" if num_gpus else "cpu"
-    hp = hyperparameters(settings, {m: backbones[m] for m in modalities if m in backbones}, threads, num_gpus)
-    log.info("fitting %s on %d train rows, columns %s, hyperparameters %s", target, len(train), column_types, hp)
     predictor = MultiModalPredictor(
         label=target, problem_type="regression", eval_metric="mae", path=model_dir, presets=settings["presets"]
     )
     start = time.perf_counter()
-    predictor.fit(
-        train,
-        column_types=column_types,
-        hyperparameters=hp,
-        time_limit=settings["time_limit"],
-        seed=seed,
-    )
-    record["fit_seconds"] = round(time.perf_counter() - start, 2)
-    y_pred = predictor.predict(test[features], as_pandas=False)
-    return pd.DataFrame({"mat_id": test["mat_id"].to_numpy(), "y_true": test[target].to_numpy(), "y_pred": y_pred})
+    predictor.fit(train, column_types=column_types, hyperparameters=hp, time_limit=settings["time_limit"], seed=seed)
+    fit_seconds = round(time.perf_counter() - start, 2)
+    return predictor.predict(test_features, as_pandas=False), fit_seconds
