@@ -1,13 +1,17 @@
 """Choosing targets and combinations (config `study`): the subset asked for, in a fixed order,
 only the enabled targets required of the data, and typos named at start."""
 
+import re
+
 import pytest
 import yaml
+from snakemake.utils import update_config
 
 from matfuse.materials import sample_materials
 from matfuse.study import choose, enabled_targets
 
 from conftest import REPO
+from workflow_helpers import copy_workflow, snakemake
 
 CONFIG = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 
@@ -50,3 +54,25 @@ def test_only_enabled_targets_are_required_of_the_data():
         table, data, enabled_targets(targets, ["gap"]), seed=0
     )
     assert len(kept) == 5 and rejected.empty and list(values.columns) == ["mat_id", "gap"]
+
+
+def test_the_quick_look_keeps_every_shipped_materials_project_row():
+    """config/quick_mp.yaml over tiny.yaml: the 300 real rows all pass, with four targets."""
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    for name in ["tiny.yaml", "quick_mp.yaml"]:
+        update_config(config, yaml.safe_load((REPO / "config" / name).read_text()))
+    targets = enabled_targets(config["targets"], config["study"]["targets"])
+    table = REPO / config["data"]["table"]["path"]
+    kept, values, rejected = sample_materials([table], config["data"], targets, config["seed"])
+    assert len(kept) == 300 and rejected.empty
+    assert list(values.columns) == ["mat_id", "gap", "e_form", "mag_per_volume", "volume_per_atom"]
+    assert (values["gap"] > 0).sum() == 171 and values.notna().all().all()
+
+
+def test_a_narrowed_study_plans_only_its_fits(tmp_path):
+    workdir = copy_workflow(tmp_path)
+    narrowed = "study={targets: [gap, e_form], combos: [text, image+text]}"
+    plan = snakemake(workdir, "-n", "--quiet", "rules", "--config", narrowed).stdout
+    assert re.search(r"^fit_model\s+4$", plan, re.M), plan
+    typo = snakemake(workdir, "-n", "--config", "study={targets: all, combos: [txt]}", check=False)
+    assert typo.returncode != 0 and "study.combos: 'txt' not among" in typo.stdout + typo.stderr
