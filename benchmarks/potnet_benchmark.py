@@ -6,7 +6,7 @@ memory, the largest cell handled, failures; and, side by side on a subset in one
 vectorised sums against a per-pair evaluation on PotNet's 7x7x7 translation grid (the way the
 original code works: one pair at a time, R = 3 in real and reciprocal space), with the ratio.
 
-    PYTHONPATH=src python benchmarks/potnet_benchmark.py [--processes 2] [--subset 200]
+    PYTHONPATH=src python benchmarks/potnet_benchmark.py [--processes 2] [--subset 200] [--cifs DIR]
 """
 
 import argparse
@@ -25,7 +25,8 @@ from matfuse.potnet.graph import GraphSettings, build_graphs, local_edges, read_
 from matfuse.potnet.model import ModelSettings, PotNet
 from matfuse.potnet.potentials import _upper_gamma_minus_3_2, pair_potentials
 
-CIF_DIR = Path(__file__).parents[1] / ".." / "shared" / "data" / "alexandria" / "lemat_genbench_structures_only"
+# The 2,475 structures live beside the repository, not in it (data/ ships 44 of them).
+CIF_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "alexandria" / "lemat_genbench_structures_only"
 VACUUM_PREFIXES = ("alexandria_agm1000", "alexandria_agm2000")  # 2D/1D-looking cells
 
 
@@ -75,11 +76,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--subset", type=int, default=200, help="structures for the side-by-side baseline")
+    parser.add_argument("--cifs", type=Path, default=CIF_DIR, help="folder of alexandria_*.cif")
     args = parser.parse_args()
-    paths = sorted(CIF_DIR.glob("alexandria_*.cif"))
+    paths = sorted(args.cifs.glob("alexandria_*.cif"))
     settings = GraphSettings()
     per_1000 = 1000 / len(paths)
-    print(f"{len(paths)} real Alexandria CIFs from {CIF_DIR.resolve()}")
+    print(f"{len(paths)} real Alexandria CIFs from {args.cifs.resolve()}")
 
     start = time.perf_counter()
     built = build_graphs(paths, settings, processes=args.processes)

@@ -33,6 +33,7 @@ from matfuse.render.settings import BACKGROUND
 from matfuse.render.validate import foreground_fraction, hex_rgb
 
 REPO = Path(__file__).resolve().parents[1]
+# The 2,475 structures live beside the repository, not in it (data/ ships 44 of them).
 CIFS = REPO.parent / "shared" / "data" / "alexandria" / "lemat_genbench_structures_only"
 PAPER_SECONDS = 4.2
 
@@ -131,6 +132,7 @@ def parse_args():
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--camera", default="top")
     parser.add_argument("--out", help="keep the PNGs here (default: a temporary folder, removed)")
+    parser.add_argument("--cifs", type=Path, default=CIFS, help="folder of alexandria_*.cif")
     return parser.parse_args()
 
 
@@ -139,11 +141,11 @@ def benchmark(args, out):
     logging.getLogger().handlers[0].setLevel(logging.WARNING)  # print warnings only...
     logging.getLogger("matfuse").setLevel(logging.INFO)  # ...but let ReadyClock see "ready"
 
-    cifs = sorted(CIFS.glob("alexandria_*.cif"))[:: args.every]
+    cifs = sorted(args.cifs.glob("alexandria_*.cif"))[:: args.every]
     items = [(path.stem.removeprefix("alexandria_"), str(path)) for path in cifs]
     variants = [(gl, int(pages)) for gl in args.gl.split(",") for pages in args.pages.split(",")]
     rounds = np.array_split(np.arange(len(items)), args.rounds)
-    print(f"{len(items)} structures from {CIFS} in {args.rounds} rounds; size {args.size}, "
+    print(f"{len(items)} structures from {args.cifs} in {args.rounds} rounds; size {args.size}, "
           f"camera {args.camera}; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
 
     results = {variant: [] for variant in variants}

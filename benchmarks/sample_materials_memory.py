@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO.parent / "shared" / "data" / "alexandria" / "sample.json.bz2"
+SAMPLE = REPO / "data" / "alexandria" / "sample.json.bz2"
 
 
 def write_file(path: Path, entries: list, n: int, file_index: int) -> None:

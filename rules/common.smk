@@ -9,8 +9,16 @@ import urllib.request
 
 from snakemake.exceptions import WorkflowError
 
+from matfuse.study import choose, enabled_targets
+
 # Fixed order of modalities; combinations are named by joining them with "+" in this order.
 MODALITY_ORDER = ["tabular", "image", "text"]
+
+try:
+    # Every rule and the report see only the targets that `study.targets` enables.
+    config["targets"] = enabled_targets(config["targets"], config["study"]["targets"])
+except ValueError as err:
+    raise WorkflowError(str(err)) from None
 TARGETS = list(config["targets"])
 # Local Alexandria files given without editing config: paths or globs, separated by ":".
 ALEXANDRIA_FILES_ENV = "MATFUSE_ALEXANDRIA_FILES"
@@ -23,13 +31,18 @@ def enabled_modalities():
 
 
 def modality_combos():
-    """Non-empty subsets of the enabled modalities: singles first, then pairs, then all."""
+    """Non-empty subsets of the enabled modalities (singles first, then pairs, then all), as
+    far as `study.combos` enables them."""
     enabled = enabled_modalities()
-    return [
+    combos = [
         "+".join(c)
         for size in range(1, len(enabled) + 1)
         for c in itertools.combinations(enabled, size)
     ]
+    try:
+        return choose(combos, config["study"]["combos"], "study.combos")
+    except ValueError as err:
+        raise WorkflowError(str(err)) from None
 
 
 COMBOS = modality_combos()

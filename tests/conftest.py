@@ -1,4 +1,4 @@
-"""Shared test fixtures: the repository, and the real Alexandria data beside it in ../shared."""
+"""Shared test fixtures: the repository, and the real Alexandria data it ships in data/."""
 
 import bz2
 import json
@@ -7,25 +7,23 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-ALEXANDRIA = SHARED / "data" / "alexandria"
+ALEXANDRIA = REPO / "data" / "alexandria"
+# The structures-only CIFs shipped in data/alexandria (a subset of the 2,475; see SOURCES.md).
+N_CIFS = 44
 
 
 @pytest.fixture(scope="session")
 def alexandria_sample():
-    """The 117 real labelled Alexandria entries (../shared/data/alexandria/sample.json.bz2)."""
-    path = ALEXANDRIA / "sample.json.bz2"
-    if not path.exists():
-        pytest.fail(f"{path} is missing: the tests need ../shared beside the repository")
-    return path
+    """The 117 real labelled Alexandria entries (data/alexandria/sample.json.bz2)."""
+    return ALEXANDRIA / "sample.json.bz2"
 
 
 @pytest.fixture(scope="session")
 def potnet_alexandria_cifs():
-    """The 2,475 real Alexandria CIFs (structures only), sorted by name."""
+    """The 44 real Alexandria CIFs (structures only) shipped in data/, sorted by name."""
     paths = sorted((ALEXANDRIA / "lemat_genbench_structures_only").glob("alexandria_*.cif"))
-    if len(paths) != 2475:
-        pytest.fail(f"expected the 2,475 Alexandria CIFs in {ALEXANDRIA}, found {len(paths)}")
+    if len(paths) != N_CIFS:
+        pytest.fail(f"expected {N_CIFS} Alexandria CIFs in {ALEXANDRIA}, found {len(paths)}")
     return paths
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 from pymatgen.core import Lattice, Structure
 
 REPO = Path(__file__).resolve().parents[1]
-ALEXANDRIA_CIFS = REPO.parent / "shared" / "data" / "alexandria" / "lemat_genbench_structures_only"
+ALEXANDRIA_CIFS = REPO / "data" / "alexandria" / "lemat_genbench_structures_only"
 DOC_IMAGES = REPO / "docs" / "images"
 # Real Alexandria structures of several kinds: 3-5 sites, one a 2D cell with vacuum (agm2000...).
 REAL_IDS = ["agm001153991", "agm003887773", "agm001105121", "agm2000059509"]
@@ -36,7 +36,7 @@ def huge_cell():
 def real_cif(mat_id):
     path = ALEXANDRIA_CIFS / f"alexandria_{mat_id}.cif"
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: the tests need ../shared beside the repository")
+        raise FileNotFoundError(f"{path} is missing: data/alexandria ships only some structures")
     return path
 
 

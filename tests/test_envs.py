@@ -3,8 +3,10 @@
 - Every module a rule's script imports, directly or through the matfuse modules it uses, is
   provided by that rule's env: declared there, or required (transitively, per the installed
   packages' metadata) by something declared there.
-- Every pin in every env file is the pin pyproject.toml has, and the env's Python is one
-  pyproject allows.
+- Every pin in every env file is the lock's pin, and the env's Python is one pyproject allows;
+  the files are exactly what `python -m matfuse.envfiles` makes from requirements.lock.
+- pyproject.toml and requirements.lock agree: every declared pin is the lock's, and every
+  locked package is required by a declared one (a dropped dependency leaves the lock too).
 """
 
 import ast
@@ -22,6 +24,8 @@ from conftest import REPO
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
+
+from matfuse.envfiles import read_lock, required_closure, stale_files
 
 RULE_BLOCK = re.compile(r"^rule (\w+):\n((?:[ \t]+.*\n|\n)*)", re.M)
 
@@ -117,27 +121,6 @@ def distributions_of(module):
     return candidates
 
 
-def required_closure(requirements):
-    """Canonical names of the distributions the requirements pull in, per installed metadata."""
-    extras_of = {}
-    stack = [(canonicalize_name(r.name), frozenset(r.extras)) for r in requirements]
-    while stack:
-        name, extras = stack.pop()
-        if name in extras_of and extras <= extras_of[name]:
-            continue
-        extras_of[name] = extras_of.get(name, frozenset()) | extras
-        try:
-            requires = importlib.metadata.distribution(name).requires or []
-        except importlib.metadata.PackageNotFoundError:
-            continue
-        for line in requires:
-            req = Requirement(line)
-            if req.marker and not any(req.marker.evaluate({"extra": e}) for e in extras | {""}):
-                continue
-            stack.append((canonicalize_name(req.name), frozenset(req.extras)))
-    return set(extras_of)
-
-
 def env_declarations(env_file):
     """(Python version, pip requirements) an env file declares."""
     spec = yaml.safe_load(Path(env_file).read_text())
@@ -152,15 +135,21 @@ def env_declarations(env_file):
     return python, pip
 
 
-def pyproject_pins(pyproject):
+def declared_requirements(pyproject):
+    """(allowed Pythons, runtime and dev requirements) of pyproject.toml."""
     project = tomllib.loads(Path(pyproject).read_text())["project"]
-    pins = {canonicalize_name(Requirement(r).name): Requirement(r).specifier for r in project["dependencies"]}
-    return SpecifierSet(project["requires-python"]), pins
+    lines = project["dependencies"] + project["optional-dependencies"]["dev"]
+    return SpecifierSet(project["requires-python"]), [Requirement(r) for r in lines]
+
+
+def lock_specifiers(lock_file):
+    return {name: Requirement(line).specifier for name, line in read_lock(lock_file).items()}
 
 
 def env_problems(rules_dir, src, pyproject):
-    """Every way the env files disagree with the scripts or with pyproject.toml, in words."""
-    requires_python, pins = pyproject_pins(pyproject)
+    """Every way the env files disagree with the scripts or with the lock, in words."""
+    requires_python, _ = declared_requirements(pyproject)
+    pins = lock_specifiers(Path(pyproject).with_name("requirements.lock"))
     problems = []
     for env_file in sorted(Path(rules_dir).parent.joinpath("envs").glob("*.yaml")):
         python, declared = env_declarations(env_file)
@@ -169,7 +158,7 @@ def env_problems(rules_dir, src, pyproject):
         for req in declared:
             pin = pins.get(canonicalize_name(req.name))
             if pin != req.specifier:
-                problems.append(f"{env_file.name}: {req} but pyproject.toml pins {req.name}{pin or ' nothing'}")
+                problems.append(f"{env_file.name}: {req} but requirements.lock pins {req.name}{pin or ' nothing'}")
     for rule, (script, env_file) in rule_scripts_and_envs(rules_dir).items():
         if env_file is None:
             problems.append(f"rule {rule}: has a script but no conda env")
@@ -201,8 +190,27 @@ def test_imports_are_followed_through_matfuse():
     assert distributions_of("autogluon.multimodal") == {"autogluon-multimodal"}
 
 
-def test_env_files_provide_every_import_and_agree_with_pyproject():
+def test_env_files_provide_every_import_and_agree_with_the_lock():
     assert env_problems(REPO / "rules", REPO / "src", REPO / "pyproject.toml") == []
+
+
+def test_env_files_are_what_the_lock_generates():
+    assert stale_files(REPO, write=False) == [], "run: python -m matfuse.envfiles"
+
+
+def test_pyproject_and_the_lock_agree():
+    _, declared = declared_requirements(REPO / "pyproject.toml")
+    pins = lock_specifiers(REPO / "requirements.lock")
+    assert [str(r) for r in declared if pins.get(canonicalize_name(r.name)) != r.specifier] == []
+    assert sorted(set(pins) - required_closure(declared)) == []
+
+
+def test_a_stale_env_file_is_named(repo_copy):
+    env = repo_copy / "envs/automm.yaml"
+    env.write_text(env.read_text().replace("      - timm==1.0.3\n", ""))
+    assert stale_files(repo_copy, write=False) == [str(env)]
+    stale_files(repo_copy, write=True)
+    assert env.read_text() == (REPO / "envs/automm.yaml").read_text()
 
 
 @pytest.fixture
@@ -210,6 +218,7 @@ def repo_copy(tmp_path):
     for name in ("rules", "envs", "workflow", "src"):
         shutil.copytree(REPO / name, tmp_path / name, symlinks=True)
     shutil.copy(REPO / "pyproject.toml", tmp_path)
+    shutil.copy(REPO / "requirements.lock", tmp_path)
     return tmp_path
 
 
@@ -220,8 +229,8 @@ def test_a_missing_package_is_reported(repo_copy):
     assert any("rule benchmark_summary" in p and "matplotlib" in p and "report.yaml" in p for p in problems), problems
 
 
-def test_a_pin_that_differs_from_pyproject_is_reported(repo_copy):
+def test_a_pin_that_differs_from_the_lock_is_reported(repo_copy):
     env = repo_copy / "envs/automm.yaml"
     env.write_text(env.read_text().replace("autogluon.multimodal==1.6.3", "autogluon.multimodal==1.5.0"))
     problems = env_problems(repo_copy / "rules", repo_copy / "src", repo_copy / "pyproject.toml")
-    assert problems == ["automm.yaml: autogluon.multimodal==1.5.0 but pyproject.toml pins autogluon.multimodal==1.6.3"]
+    assert problems == ["automm.yaml: autogluon.multimodal==1.5.0 but requirements.lock pins autogluon.multimodal==1.6.3"]

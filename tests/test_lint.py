@@ -1,5 +1,6 @@
 """The workflow stays `snakemake --lint` and `snakefmt --check` clean."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,8 @@ def test_snakemake_lint_is_clean():
     proc = subprocess.run(
         [BIN / "snakemake", "--lint", "--configfile", "config/tiny.yaml"],
         cwd=REPO, capture_output=True, text=True,
+        # rules/common.smk imports matfuse: this checkout's, not whichever is installed
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
     )
     assert proc.returncode == 0 and "Congratulations" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
 

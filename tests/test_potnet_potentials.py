@@ -7,7 +7,7 @@ from pymatgen.core import Structure
 from matfuse.potnet.lattice import lattice_points
 from matfuse.potnet.potentials import pair_potentials
 
-A = 5.64  # Å, rock salt as in ../shared/reference/potnet-reference.md
+A = 5.64  # Å, rock salt, the textbook Madelung check
 PRIMITIVE = np.array([[0, A / 2, A / 2], [A / 2, 0, A / 2], [A / 2, A / 2, 0]])
 CONVENTIONAL = np.eye(3) * A
 COULOMB, LONDON, PAULI = 0, 1, 2

@@ -1,6 +1,6 @@
 """Test-split error metrics of one model, with percentile-bootstrap confidence intervals.
 
-Definitions (../shared/reference/method.md), for true values y and predictions ŷ of the n test
+Definitions (the paper's Methods), for true values y and predictions ŷ of the n test
 materials:
 
 - ``mae``  = mean |ŷ − y|

@@ -46,7 +46,7 @@ def write_paper_comparison(metrics_df, metric, targets, paper_csv, md_path, conf
     marked ≈ where the paper's value lies inside our confidence interval.
 
     `paper_csv`: the paper's table of that metric (column `modalities`, then target keys), e.g.
-    ../shared/reference/paper_mae.csv.
+    config/reference/paper_mae.csv.
     """
     grid = metric_grid(metrics_df, metric, targets)
     paper = pd.read_csv(paper_csv, index_col="modalities")
