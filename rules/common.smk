@@ -27,11 +27,22 @@ def modality_combos():
 
 
 COMBOS = modality_combos()
+# Seeded train/test splits; every model and baseline is fitted once per repeat.
+REPEATS = list(range(config["evaluate"]["repeats"]))
+if len(REPEATS) > 1 and config["embeddings"]["method"] == "trained":
+    raise WorkflowError(
+        "evaluate.repeats > 1 with embeddings.method: trained: the embedding is fitted on "
+        "repeat 0's train split, which holds other repeats' test materials; use repeats: 1"
+    )
+# Fitted on the same splits as the models (matfuse.baselines); metrics combo `baseline_{name}`.
+BASELINES = ["mean", "median", "composition_gbr"]
 
 
 wildcard_constraints:
     combo="|".join(re.escape(c) for c in COMBOS),
     target="|".join(re.escape(t) for t in TARGETS),
+    repeat=r"\d+",
+    baseline="|".join(BASELINES),
 
 
 def local_alexandria_files():
@@ -90,27 +101,59 @@ def backbones_for(combo):
     ]
 
 
+def prediction_path(combo, target, repeat, ext):
+    """Test predictions (parquet) or status (json) of one model or baseline in one repeat."""
+    return f"results/predictions/{combo}/{target}/repeat_{repeat}.{ext}"
+
+
 def model_outputs(kind):
+    """Every model's and baseline's predictions or status files, over all repeats."""
     ext = {"predictions": "parquet", "status": "json"}[kind]
-    return expand(
-        "results/predictions/{combo}/{target}.{ext}",
-        combo=COMBOS,
-        target=TARGETS,
-        ext=ext,
-    )
+    combos = COMBOS + [f"baseline_{b}" for b in BASELINES]
+    return [
+        prediction_path(c, t, r, ext)
+        for c, t, r in itertools.product(combos, TARGETS, REPEATS)
+    ]
 
 
 METRIC_TABLES = ["mae", "rmse", "mae_scaled", "rmse_scaled"]
 FIGURES = ["errors_bars", "scaled_bars", "scaled_heatmap"]
 
 
+def compares_with_paper():
+    """The paper's numbers are Alexandria's: beside another source's they would mislead."""
+    return (
+        config["evaluate"]["compare_with_paper"]
+        and config["data"]["source"] == "alexandria"
+    )
+
+
 def all_results():
     results = expand(
         "results/tables/{table}.{ext}", table=METRIC_TABLES, ext=["csv", "md"]
     ) + expand("results/figures/{figure}.png", figure=FIGURES)
-    if config["evaluate"]["compare_with_paper"]:
+    if compares_with_paper():
         results += expand("results/tables/paper_{table}.md", table=METRIC_TABLES)
     return results
+
+
+# Keys that change how fast or where a job runs, never its results: left out of the snapshot.
+RESOURCE_KEYS = {
+    "train": ["threads", "mem_mb", "runtime", "gpus"],
+    "embeddings": ["threads", "mem_mb", "runtime"],
+    "images": ["pages", "scene_workers", "shards"],
+}
+
+
+def run_config():
+    """The result-relevant configuration, stored by the evaluation beside the metrics."""
+    snapshot = {k: v for k, v in config.items()}
+    for section, keys in RESOURCE_KEYS.items():
+        if section in snapshot:
+            snapshot[section] = {
+                k: v for k, v in snapshot[section].items() if k not in keys
+            }
+    return snapshot
 
 
 def benchmark_files():
@@ -124,11 +167,16 @@ def benchmark_files():
         files += expand(
             rules.potnet_embeddings.benchmark, method=config["embeddings"]["method"]
         )
-    return files + expand(rules.fit_model.benchmark, combo=COMBOS, target=TARGETS)
+    return files + expand(
+        rules.fit_model.benchmark, combo=COMBOS, target=TARGETS, repeat=REPEATS
+    )
 
 
+# The configuration the evaluation ran with, stored beside the metrics it made.
+RUN_CONFIG = "results/metrics/run_config.yaml"
 REPORT_OUTPUTS = [
     "results/report/benchmarks.csv",
     "results/report/benchmarks.png",
     "results/report/config.yaml",
+    "results/report/run.html",
 ]

@@ -19,18 +19,19 @@ rule resolve_backbone:
 
 
 rule fit_model:
-    """One AutoGluon MultiModalPredictor per combination x target; a failed fit is recorded."""
+    """One AutoGluon MultiModalPredictor per combination x target x repeat (its split)."""
     input:
         dataset="results/dataset/aligned.parquet",
+        split="results/data/split.csv",
         backbones=lambda wc: backbones_for(wc.combo),
     output:
-        model=directory("results/models/{combo}/{target}"),
-        predictions="results/predictions/{combo}/{target}.parquet",
-        status="results/predictions/{combo}/{target}.json",
+        model=directory("results/models/{combo}/{target}/repeat_{repeat}"),
+        predictions=prediction_path("{combo}", "{target}", "{repeat}", "parquet"),
+        status=prediction_path("{combo}", "{target}", "{repeat}", "json"),
     log:
-        "logs/train/{combo}/{target}.log",
+        "logs/train/{combo}/{target}/repeat_{repeat}.log",
     benchmark:
-        "results/benchmarks/train/{combo}/{target}.tsv"
+        "results/benchmarks/train/{combo}/{target}/repeat_{repeat}.tsv"
     conda:
         "../envs/automm.yaml"
     threads: config["train"]["threads"]
@@ -45,3 +46,21 @@ rule fit_model:
         embedding=config.get("embeddings", {}).get("method"),
     script:
         "../workflow/scripts/fit_model.py"
+
+
+rule fit_baseline:
+    """Mean, median or composition-only gradient boosting, fitted on a repeat's train split."""
+    input:
+        dataset="results/dataset/aligned.parquet",
+        split="results/data/split.csv",
+    output:
+        predictions=prediction_path("baseline_{baseline}", "{target}", "{repeat}", "parquet"),
+        status=prediction_path("baseline_{baseline}", "{target}", "{repeat}", "json"),
+    log:
+        "logs/train/baseline_{baseline}/{target}/repeat_{repeat}.log",
+    conda:
+        "../envs/data.yaml"
+    params:
+        seed=config["seed"],
+    script:
+        "../workflow/scripts/fit_baseline.py"

@@ -14,6 +14,7 @@ import pandas as pd
 
 from matfuse.backbones import read_backbone
 from matfuse.dataset import modality_columns
+from matfuse.split import read_split
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ def fit_model(
     predictions,
     status,
     embedding=None,
+    split=None,
+    repeat=0,
 ):
     """Fit, predict the test split, write predictions and status; never raise for a bad fit."""
     modalities = combo.split("+")
@@ -66,6 +69,7 @@ def fit_model(
     record = {
         "combo": combo,
         "target": target,
+        "repeat": int(repeat),
         "ok": False,
         "reason": "",
         "fit_seconds": None,
@@ -78,7 +82,7 @@ def fit_model(
     result = pd.DataFrame({"mat_id": [], "y_true": [], "y_pred": []})
     try:
         result = _fit_and_predict(
-            dataset, modalities, target, backbones, settings, seed, threads, model_dir, record
+            dataset, split, repeat, modalities, target, backbones, settings, seed, threads, model_dir, record
         )
         record["ok"] = True
     except Exception as err:  # recorded, so the other models and the evaluation go on
@@ -91,12 +95,17 @@ def fit_model(
     return record
 
 
-def _fit_and_predict(dataset, modalities, target, backbones, settings, seed, threads, model_dir, record):
+def _fit_and_predict(dataset, split, repeat, modalities, target, backbones, settings, seed, threads, model_dir, record):
     import torch
     from autogluon.multimodal import MultiModalPredictor
 
     torch.set_num_threads(threads)
     table = pd.read_parquet(dataset)
+    # the repeat's split (aligned materials only); a table that still carries `split` uses it
+    if split is not None:
+        table = table.drop(columns="split", errors="ignore").merge(
+            read_split(split, repeat), on="mat_id", validate="one_to_one"
+        )
     features = [c for m in modalities for c in modality_columns(table.columns, m)]
     missing = [m for m in modalities if not modality_columns(table.columns, m)]
     if missing:

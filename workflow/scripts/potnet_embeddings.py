@@ -2,6 +2,7 @@ import pandas as pd
 
 from matfuse.logs import log_to
 from matfuse.potnet import EmbeddingSettings, potnet_embeddings
+from matfuse.split import read_split
 
 with log_to(snakemake.log[0]):
     method = snakemake.wildcards.method
@@ -11,7 +12,8 @@ with log_to(snakemake.log[0]):
         method,
         EmbeddingSettings.from_config(snakemake.params.embeddings),
         seed=snakemake.params.seed,
-        split=pd.read_csv(snakemake.input.split, dtype={"mat_id": str}) if trained else None,
+        # repeat 0's split (the workflow allows `trained` with one repeat only)
+        split=read_split(snakemake.input.split, repeat=0) if trained else None,
         targets=pd.read_parquet(snakemake.input.targets) if trained else None,
         threads=snakemake.threads,
     )
