@@ -101,7 +101,9 @@ def _errors_bars(grids, targets, ci_text):
         ax.set_ylabel(f"error ({unit})" if unit else "error")
     for ax in axes[len(targets) :]:
         ax.axis("off")
-    _legend(fig, grids, combos)
+    # in a spare panel of the grid when there is one, else right of the panels (its own width)
+    spare = axes[len(targets)] if len(axes) > len(targets) else None
+    _legend(fig, grids, combos, outside=spare is None, ax=spare)
     fig.suptitle(_title("MAE and RMSE on the test split", grids, f"error bars: {ci_text}"))
     _finish(fig, grids, beyond)
     return fig
@@ -171,10 +173,12 @@ def _bar_groups(ax, grids, combos, targets, metrics):
         if cell["ci_high"] > top:
             ax.plot(x, top, marker="^", color="black", ms=5, clip_on=False, zorder=3)
             beyond.append(name)
-    for x, cell, _ in bars:
-        if cell["matches_best"] or cell["best"]:
-            mark = ALIKE if cell["matches_best"] else "▼"
-            ax.text(x, 1.0, mark, transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=9)
+    marked = [(x, cell) for x, cell, _ in bars if cell["matches_best"] or cell["best"]]
+    if marked:
+        top *= 1.1  # a strip at the top for the marks, clear of bars and intervals
+    for x, cell in marked:
+        mark = ALIKE if cell["matches_best"] else "▼"
+        ax.text(x, 0.985, mark, transform=ax.get_xaxis_transform(), ha="center", va="top", fontsize=9)
     ax.set_ylim(0, top)
     ax.set_xlim(-0.5, len(targets) * len(metrics) - 0.5)
     ax.grid(axis="y", alpha=0.3)
@@ -252,9 +256,9 @@ def _heatmaps(grids, targets):
     return fig
 
 
-def _legend(fig, grids, combos, extra=(), outside=False):
-    """The combinations' colours: right of the axes (`outside`) or in rows under them, so the
-    legend never takes a panel's width."""
+def _legend(fig, grids, combos, extra=(), outside=False, ax=None):
+    """The combinations' colours: right of the axes (`outside`, as wide as the legend) or in
+    `ax`, a spare panel."""
     handles = [
         Patch(
             facecolor=combo_colour(c, combos),
@@ -267,10 +271,10 @@ def _legend(fig, grids, combos, extra=(), outside=False):
     if any(g["matches_best"].any() or g["best"].any() for g in grids.values()):
         handles.append(Line2D([], [], ls="none", marker="$▼$", color="black", label="lowest"))
         handles.append(Line2D([], [], ls="none", marker="$≈$", color="black", label="not separable from the lowest"))
-    if outside:
-        fig.legend(handles=handles, loc="outside right upper", frameon=False)
+    if outside or ax is None:
+        fig.legend(handles=handles, loc="outside right center", frameon=False)
     else:
-        fig.legend(handles=handles, loc="outside lower center", ncols=min(5, len(handles)), frameon=False)
+        ax.legend(handles=handles, loc="center", frameon=False, title="combination")
 
 
 def _title(what, grids, detail):
