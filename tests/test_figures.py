@@ -11,7 +11,7 @@ from matfuse.figures import FIGURES, combo_colour, draw_figure
 
 # figure size × 150 dpi for 7 combinations × 7 targets
 EXPECTED_SIZE = {
-    "errors_bars": (2520, 1200),
+    "errors_bars": (2760, 1305),
     "scaled_bars": (2655, 1275),
     "scaled_heatmap": (2880, 997),
 }
