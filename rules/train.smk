@@ -54,7 +54,9 @@ rule fit_baseline:
         dataset="results/dataset/aligned.parquet",
         split="results/data/split.csv",
     output:
-        predictions=prediction_path("baseline_{baseline}", "{target}", "{repeat}", "parquet"),
+        predictions=prediction_path(
+            "baseline_{baseline}", "{target}", "{repeat}", "parquet"
+        ),
         status=prediction_path("baseline_{baseline}", "{target}", "{repeat}", "json"),
     log:
         "logs/train/baseline_{baseline}/{target}/repeat_{repeat}.log",
