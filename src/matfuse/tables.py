@@ -46,12 +46,13 @@ def write_metric_table(metrics_df, metric, targets, csv_path, md_path, confidenc
     log.info("%s table: %d combinations × %d targets", metric, len(_combos(grid)), len(targets))
 
 
-def write_paper_comparison(metrics_df, metric, targets, paper_csv, md_path, confidence=None):
+def write_paper_comparison(metrics_df, metric, targets, paper_csv, md_path, confidence=None, differences=()):
     """Write ours beside the paper's values of one metric as Markdown: cells `ours / paper`,
     marked ≈ where the paper's value lies inside our confidence interval.
 
     `paper_csv`: the paper's table of that metric (column `modalities`, then target keys), e.g.
-    ../shared/reference/paper_mae.csv.
+    ../shared/reference/paper_mae.csv. `differences`: how the run's settings differ from the
+    paper's study (matfuse.report.paper_differences), said beside the numbers.
     """
     grid = metric_grid(metrics_df, metric, targets)
     paper = pd.read_csv(paper_csv, index_col="modalities")
@@ -83,6 +84,8 @@ def write_paper_comparison(metrics_df, metric, targets, paper_csv, md_path, conf
             "here (per atom); the paper's values (MAE 5–14) look like energies per cell, so "
             "that column is not comparable."
         )
+    if differences:
+        notes.append("This run differs from the paper's study in: " + "; ".join(differences) + ".")
     notes.append(ordering_summary(grid, paper, targets))
     table = _markdown_grid(grid, metric, targets, cell_text)
     Path(md_path).write_text(
