@@ -1,3 +1,4 @@
+import copy
 import glob
 import itertools
 import os
@@ -137,22 +138,31 @@ def all_results():
     return results
 
 
-# Keys that change how fast or where a job runs, never its results: left out of the snapshot.
-RESOURCE_KEYS = {
-    "train": ["threads", "mem_mb", "runtime", "gpus"],
-    "embeddings": ["threads", "mem_mb", "runtime"],
-    "images": ["pages", "scene_workers", "shards"],
-}
+# Keys that change how fast, where or from where a job runs, never its results: left out of
+# the snapshot (so changing them reruns nothing).
+RESOURCE_KEYS = [
+    ("train", "threads"),
+    ("train", "mem_mb"),
+    ("train", "runtime"),
+    ("train", "gpus"),
+    ("embeddings", "threads"),
+    ("embeddings", "mem_mb"),
+    ("embeddings", "runtime"),
+    ("images", "pages"),
+    ("images", "scene_workers"),
+    ("images", "shards"),
+    ("data", "alexandria", "base_url"),
+]
 
 
 def run_config():
     """The result-relevant configuration, stored by the evaluation beside the metrics."""
-    snapshot = {k: v for k, v in config.items()}
-    for section, keys in RESOURCE_KEYS.items():
-        if section in snapshot:
-            snapshot[section] = {
-                k: v for k, v in snapshot[section].items() if k not in keys
-            }
+    snapshot = copy.deepcopy(dict(config))
+    for *sections, key in RESOURCE_KEYS:
+        parent = snapshot
+        for section in sections:
+            parent = parent.get(section) or {}
+        parent.pop(key, None)
     return snapshot
 
 
