@@ -46,6 +46,15 @@ def modality_combos():
 
 
 COMBOS = modality_combos()
+# Seeded train/test splits; every model and baseline is fitted once per repeat.
+REPEATS = list(range(config["evaluate"]["repeats"]))
+if len(REPEATS) > 1 and config["embeddings"]["method"] == "trained":
+    raise WorkflowError(
+        "evaluate.repeats > 1 with embeddings.method: trained: the embedding is fitted on "
+        "repeat 0's train split, which holds other repeats' test materials; use repeats: 1"
+    )
+# Fitted on the same splits as the models (matfuse.baselines); metrics combo `baseline_{name}`.
+BASELINES = ["mean", "median", "composition_gbr"]
 
 # Config keys that say how or where a job runs (cores, memory, time, GPUs, browser pages and
 # program, time-outs, download address, local file names), not what it computes. Rules keep
@@ -80,6 +89,8 @@ def result_config():
 wildcard_constraints:
     combo="|".join(re.escape(c) for c in COMBOS),
     target="|".join(re.escape(t) for t in TARGETS),
+    repeat=r"\d+",
+    baseline="|".join(BASELINES),
 
 
 def local_alexandria_files():
@@ -244,30 +255,44 @@ def backbones_for(combo):
     ]
 
 
-def fit_path(kind):
-    """Where one fit's files go, a pattern over {combo} and {target} (the one place to change)."""
+def fit_path(kind, combo="{combo}"):
+    """Where one fit's (model's or baseline's) files go: a pattern over {target} and {repeat}."""
     return {
-        "model": "results/models/{combo}/{target}",
-        "predictions": "results/predictions/{combo}/{target}.parquet",
-        "status": "results/predictions/{combo}/{target}.json",
-        "log": "logs/train/{combo}/{target}.log",
-        "benchmark": "results/benchmarks/train/{combo}/{target}.tsv",
+        "model": f"results/models/{combo}/{{target}}/repeat_{{repeat}}",
+        "predictions": f"results/predictions/{combo}/{{target}}/repeat_{{repeat}}.parquet",
+        "status": f"results/predictions/{combo}/{{target}}/repeat_{{repeat}}.json",
+        "log": f"logs/train/{combo}/{{target}}/repeat_{{repeat}}.log",
+        "benchmark": f"results/benchmarks/train/{combo}/{{target}}/repeat_{{repeat}}.tsv",
     }[kind]
 
 
 def model_outputs(kind):
-    return expand(fit_path(kind), combo=COMBOS, target=TARGETS)
+    """Every model's and baseline's predictions or status files, over all repeats."""
+    combos = COMBOS + [f"baseline_{b}" for b in BASELINES]
+    return [
+        path
+        for combo in combos
+        for path in expand(fit_path(kind, combo), target=TARGETS, repeat=REPEATS)
+    ]
 
 
 METRIC_TABLES = ["mae", "rmse", "mae_scaled", "rmse_scaled"]
 FIGURES = ["errors_bars", "scaled_bars", "scaled_heatmap"]
 
 
+def compares_with_paper():
+    """The paper's numbers are Alexandria's: beside another source's they would mislead."""
+    return (
+        config["evaluate"]["compare_with_paper"]
+        and config["data"]["source"] == "alexandria"
+    )
+
+
 def all_results():
     results = expand(
         "results/tables/{table}.{ext}", table=METRIC_TABLES, ext=["csv", "md"]
     ) + expand("results/figures/{figure}.png", figure=FIGURES)
-    if config["evaluate"]["compare_with_paper"]:
+    if compares_with_paper():
         results += expand("results/tables/paper_{table}.md", table=METRIC_TABLES)
     return results
 
@@ -283,11 +308,16 @@ def benchmark_files():
         files += expand(
             rules.potnet_embeddings.benchmark, method=config["embeddings"]["method"]
         )
-    return files + expand(rules.fit_model.benchmark, combo=COMBOS, target=TARGETS)
+    return files + expand(
+        rules.fit_model.benchmark, combo=COMBOS, target=TARGETS, repeat=REPEATS
+    )
 
 
+# The configuration the evaluation ran with, stored beside the metrics it made.
+RUN_CONFIG = "results/metrics/run_config.yaml"
 REPORT_OUTPUTS = [
     "results/report/benchmarks.csv",
     "results/report/benchmarks.png",
     "results/report/config.yaml",
+    "results/report/run.html",
 ]

@@ -42,7 +42,7 @@ rule sample_materials:
 
 
 rule split_materials:
-    """The one train/test split every model uses."""
+    """The seeded train/test splits (one per evaluation repeat) every model and baseline uses."""
     input:
         "results/data/materials.parquet",
     output:
@@ -54,5 +54,6 @@ rule split_materials:
     params:
         test_fraction=config["split"]["test_fraction"],
         seed=config["seed"],
+        repeats=config["evaluate"]["repeats"],
     script:
         "../workflow/scripts/split_materials.py"

@@ -1,14 +1,16 @@
 rule evaluate_models:
-    """Test-split metrics of every model with bootstrap confidence intervals."""
+    """Metrics of every model and baseline over the repeats, paired comparison with the best;
+    the configuration it ran with is stored beside them."""
     input:
         predictions=model_outputs("predictions"),
         status=model_outputs("status"),
     output:
-        report(
+        metrics=report(
             "results/metrics/metrics.csv",
             caption="../workflow/report/metrics.rst",
             category="Metrics",
         ),
+        run_config=RUN_CONFIG,
     log:
         "logs/evaluate/evaluate_models.log",
     conda:
@@ -17,6 +19,8 @@ rule evaluate_models:
         targets=config["targets"],
         evaluate=result_settings("evaluate", keys=["bootstrap", "confidence"]),
         seed=config["seed"],
+        run_config=result_config(),
+        source_files=source_files(),
     script:
         "../workflow/scripts/evaluate_models.py"
 
@@ -71,10 +75,12 @@ rule metric_figure:
 
 
 rule compare_with_paper:
-    """Our metric beside the paper's published value, per combination and target."""
+    """Our metric beside the paper's published value, and whether its ordering is reproduced
+    (Alexandria data only: all_results leaves it out for the table source)."""
     input:
         metrics="results/metrics/metrics.csv",
         paper="config/reference/paper_{table}.csv",
+        run_config=RUN_CONFIG,
     output:
         report(
             "results/tables/paper_{table}.md",

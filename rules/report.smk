@@ -24,19 +24,25 @@ rule benchmark_summary:
 
 
 rule report_config:
-    """The configuration this run used, for the report."""
+    """The configuration the results were made with (stored by the evaluation), and what the
+    run was: the paper's study, or how it differs from it."""
+    input:
+        run_config=RUN_CONFIG,
+        metrics="results/metrics/metrics.csv",
     output:
-        report(
+        config=report(
             "results/report/config.yaml",
             caption="../workflow/report/config.rst",
             category="Configuration",
+        ),
+        run=report(
+            "results/report/run.html",
+            caption="../workflow/report/run.rst",
+            category="Run",
         ),
     log:
         "logs/report/report_config.log",
     conda:
         "../envs/report.yaml"
-    params:
-        config=result_config(),
-        source_files=source_files(),
     script:
         "../workflow/scripts/report_config.py"

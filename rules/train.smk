@@ -27,10 +27,11 @@ rule resolve_backbone:
 
 
 rule fit_model:
-    """One AutoGluon MultiModalPredictor per combination x target; a failed fit is recorded,
-    a config or input error fails the job."""
+    """One AutoGluon MultiModalPredictor per combination x target x repeat (its split); a failed
+    fit is recorded, a config or input error fails the job."""
     input:
         dataset="results/dataset/aligned.parquet",
+        split="results/data/split.csv",
         backbones=lambda wc: backbones_for(wc.combo),
         images=images_for,
     output:
@@ -55,3 +56,21 @@ rule fit_model:
         embedding=config.get("embeddings", {}).get("method"),
     script:
         "../workflow/scripts/fit_model.py"
+
+
+rule fit_baseline:
+    """Mean, median or composition-only gradient boosting, fitted on a repeat's train split."""
+    input:
+        dataset="results/dataset/aligned.parquet",
+        split="results/data/split.csv",
+    output:
+        predictions=fit_path("predictions", "baseline_{baseline}"),
+        status=fit_path("status", "baseline_{baseline}"),
+    log:
+        fit_path("log", "baseline_{baseline}"),
+    conda:
+        "../envs/data.yaml"
+    params:
+        seed=config["seed"],
+    script:
+        "../workflow/scripts/fit_baseline.py"

@@ -34,20 +34,23 @@ def write_model(
     backbones=None,
     embedding=None,
     mat_ids=None,
+    repeat=0,
+    extra_status=None,
 ):
-    """One model's `{combo}/{target}.parquet` and `.json`; returns their paths."""
-    folder = Path(directory) / combo
+    """One model's `{combo}/{target}/repeat_{repeat}.parquet` and `.json`; returns their paths."""
+    folder = Path(directory) / combo / target
     folder.mkdir(parents=True, exist_ok=True)
     y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
     ids = mat_ids if mat_ids is not None else [f"agm{i:09d}" for i in range(len(y_true))]
-    predictions = folder / f"{target}.parquet"
+    predictions = folder / f"repeat_{repeat}.parquet"
     pd.DataFrame({"mat_id": ids, "y_true": y_true, "y_pred": y_pred}).to_parquet(predictions)
-    status = folder / f"{target}.json"
+    status = folder / f"repeat_{repeat}.json"
     status.write_text(
         json.dumps(
             {
                 "combo": combo,
                 "target": target,
+                "repeat": repeat,
                 "ok": ok,
                 "reason": reason,
                 "fit_seconds": 1.0,
@@ -56,6 +59,7 @@ def write_model(
                 "backbones": backbones or {},
                 "embedding": embedding,
                 "device": "cpu",
+                **(extra_status or {}),
             }
         )
     )
@@ -77,32 +81,44 @@ def synthetic_truth(target, n, rng):
     return draw[target]()
 
 
-def write_study(directory, n_test=150, seed=0, failed=("tabular+image", "dos_per_atom")):
-    """7 combinations × 7 targets of synthetic models: image backbones randomly initialised,
-    tabular on a random PotNet embedding, one failed fit. Returns (predictions, statuses)."""
+def write_study(
+    directory, n_test=150, seed=0, failed=("tabular+image", "dos_per_atom"), repeats=1, baselines=False
+):
+    """7 combinations × 7 targets of synthetic models (and, with `baselines`, the mean and median
+    baselines) in each of `repeats` splits: image backbones randomly initialised, tabular on a
+    random PotNet embedding, one failed fit. Returns (predictions, statuses)."""
     rng = np.random.default_rng(seed)
-    truth = {t: synthetic_truth(t, n_test, rng) for t in CONFIG_TARGETS}
     predictions, statuses = [], []
-    for combo, target in itertools.product(COMBOS, CONFIG_TARGETS):
-        y = truth[target]
-        spread, q = y.std(), QUALITY[combo] * rng.uniform(0.85, 1.15)
-        y_pred = y.mean() + (1 - q / 2) * (y - y.mean()) + rng.normal(0, q * spread, n_test)
-        modalities = combo.split("+")
-        backbones = {"text": PRETRAINED_TEXT} if "text" in modalities else {}
-        if "image" in modalities:
-            backbones["image"] = RANDOM_IMAGE
-        fail = (combo, target) == tuple(failed)
-        paths = write_model(
-            directory,
-            combo,
-            target,
-            [] if fail else y,
-            [] if fail else y_pred,
-            ok=not fail,
-            reason="CUDA out of memory (synthetic)" if fail else "",
-            backbones=backbones,
-            embedding="potnet_random" if "tabular" in modalities else None,
-        )
-        predictions.append(paths[0])
-        statuses.append(paths[1])
+    combos = COMBOS + (["baseline_mean", "baseline_median"] if baselines else [])
+    for repeat in range(repeats):
+        truth = {t: synthetic_truth(t, n_test, rng) for t in CONFIG_TARGETS}
+        ids = [f"agm{repeat:02d}{i:07d}" for i in range(n_test)]
+        for combo, target in itertools.product(combos, CONFIG_TARGETS):
+            y = truth[target]
+            if combo.startswith("baseline_"):
+                centre = y.mean() if combo == "baseline_mean" else np.median(y)
+                y_pred = np.full(n_test, centre + rng.normal(0, 0.05 * y.std()))
+            else:
+                spread, q = y.std(), QUALITY[combo] * rng.uniform(0.85, 1.15)
+                y_pred = y.mean() + (1 - q / 2) * (y - y.mean()) + rng.normal(0, q * spread, n_test)
+            modalities = combo.split("+")
+            backbones = {"text": PRETRAINED_TEXT} if "text" in modalities else {}
+            if "image" in modalities:
+                backbones["image"] = RANDOM_IMAGE
+            fail = (combo, target) == tuple(failed)
+            paths = write_model(
+                directory,
+                combo,
+                target,
+                [] if fail else y,
+                [] if fail else y_pred,
+                ok=not fail,
+                reason="CUDA out of memory (synthetic)" if fail else "",
+                backbones=backbones,
+                embedding="random" if "tabular" in modalities else None,
+                mat_ids=[] if fail else ids,
+                repeat=repeat,
+            )
+            predictions.append(paths[0])
+            statuses.append(paths[1])
     return predictions, statuses

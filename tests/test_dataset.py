@@ -26,7 +26,7 @@ def write_inputs(tmp_path, image_ok=(True,) * 6, cif_ok=(True,) * 6, text_ids=ID
         }
     ).to_parquet(paths["image"])
     split = tmp_path / "split.csv"
-    pd.DataFrame({"mat_id": IDS, "split": ["train"] * 4 + ["test"] * 2}).to_csv(split, index=False)
+    pd.DataFrame({"mat_id": IDS, "repeat": 0, "split": ["train"] * 4 + ["test"] * 2}).to_csv(split, index=False)
     paths["split"] = split
     return paths
 
@@ -45,7 +45,7 @@ def align(paths, min_materials=2, modalities=("text", "image")):
 def test_complete_inputs_align_one_row_per_material(tmp_path):
     aligned, excluded = align(write_inputs(tmp_path))
     assert list(aligned["mat_id"]) == IDS and excluded.empty
-    assert list(aligned.columns) == ["mat_id", "formula", "split", "gap", "text", "image"]
+    assert list(aligned.columns) == ["mat_id", "formula", "gap", "text", "image"]
 
 
 def test_each_missing_modality_excludes_the_material_with_its_reason(tmp_path):

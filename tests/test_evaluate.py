@@ -191,3 +191,22 @@ def test_two_statuses_naming_the_same_model_are_refused(tmp_path):
     b = write_model(tmp_path / "copy", "text", "gap", Y, Y_HAT)
     with pytest.raises(ValueError, match="two status files"):
         collect_metrics([a[0], b[0]], [a[1], b[1]], 10, 0.95, 0)
+
+
+def test_repeats_are_averaged_and_rows_the_paired_test_cannot_separate_are_marked(tmp_path):
+    rng = np.random.default_rng(5)
+    models = []
+    for repeat in range(3):
+        y = rng.normal(size=60)
+        ids = [f"m{repeat}{i:03d}" for i in range(60)]
+        noise = {"text": rng.normal(size=60), "image": rng.normal(size=60)}  # equally good
+        for combo, scale in (("text", 0.3), ("image", 0.3), ("baseline_mean", None)):
+            pred = np.full(60, y.mean()) if scale is None else y + scale * noise[combo]
+            models.append(write_model(tmp_path, combo, "gap", y, pred, mat_ids=ids, repeat=repeat,
+                                      extra_status={"stopped_by": "time_limit", "epochs_completed": 1} if combo == "image" else None))
+    frame = _collect(models)
+    mae = frame[frame["metric"] == "mae"].set_index("combo")
+    assert (mae["repeats"] == 3).all() and mae.at["baseline_mean", "baseline"]
+    assert mae.at["text", "matches_best"] and mae.at["image", "matches_best"]
+    assert not mae.at["baseline_mean", "matches_best"] and mae.at["baseline_mean", "vs_best_low"] > 0
+    assert "training: stopped on train.time_limit after 1 epochs in 3 of 3 fits" in mae.at["image", "note"]

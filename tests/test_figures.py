@@ -11,7 +11,7 @@ from matfuse.figures import FIGURES, combo_colour, draw_figure
 
 # figure size × 150 dpi for 7 combinations × 7 targets
 EXPECTED_SIZE = {
-    "errors_bars": (2520, 1200),
+    "errors_bars": (2760, 1305),
     "scaled_bars": (2655, 1275),
     "scaled_heatmap": (2880, 997),
 }
@@ -89,3 +89,15 @@ def test_one_huge_interval_does_not_flatten_the_bars(study_metrics, tmp_path):
         return sum(int((np.abs(pixels - rgb).max(axis=-1) <= 3).sum()) for rgb in colours)
 
     assert bar_area(outlier, "outlier.png") > 0.8 * bar_area(study_metrics, "plain.png")
+
+
+@pytest.mark.parametrize("figure", ["errors_bars", "scaled_bars"])
+def test_baselines_are_drawn_in_their_greys(tmp_path, figure):
+    predictions, statuses = write_study(tmp_path / "predictions", n_test=60, repeats=2, baselines=True)
+    metrics = collect_metrics(predictions, statuses, 50, 0.95, 0)
+    draw_figure(metrics, figure, CONFIG_TARGETS, tmp_path / "f.png", confidence=0.95)
+    pixels = _pixels(tmp_path / "f.png")[1]
+    combos = list(dict.fromkeys(metrics["combo"]))
+    for baseline in ("baseline_mean", "baseline_median"):
+        assert _has_colour(pixels, combo_colour(baseline, combos)), baseline
+    assert combo_colour("baseline_mean", combos) not in [combo_colour(c, combos) for c in combos[:7]]

@@ -162,3 +162,49 @@ def test_resamples_with_constant_truth_are_left_out_and_counted():
 def test_bad_arguments_are_refused(y_true, y_pred, n_bootstrap, confidence, message):
     with pytest.raises(ValueError, match=message):
         evaluate_predictions(y_true, y_pred, n_bootstrap, confidence, np.random.default_rng(0))
+
+
+def _rngs(k, seed=0):
+    return [np.random.default_rng([seed, r]) for r in range(k)], np.random.default_rng([seed, 99])
+
+
+def test_one_repeat_is_exactly_the_plain_bootstrap():
+    from matfuse.metrics import evaluate_predictions, evaluate_repeats
+
+    rng = np.random.default_rng(3)
+    y = rng.normal(size=50)
+    p = y + rng.normal(0, 0.3, 50)
+    plain = evaluate_predictions(y, p, 300, 0.95, np.random.default_rng(7))
+    repeated, _ = evaluate_repeats([(y, p)], 300, 0.95, [np.random.default_rng(7)], np.random.default_rng(1))
+    assert plain == repeated
+
+
+def test_the_interval_widens_when_repeats_disagree():
+    """Same within-split noise; in one study the repeats' error levels differ widely."""
+    from matfuse.metrics import evaluate_repeats
+
+    rng = np.random.default_rng(0)
+    splits = [rng.normal(size=100) for _ in range(5)]
+    noise = [rng.normal(0, 1, 100) for _ in range(5)]
+    agree = [(y, y + 0.5 * e) for y, e in zip(splits, noise)]
+    disagree = [(y, y + s * e) for y, e, s in zip(splits, noise, (0.1, 0.3, 0.5, 0.7, 0.9))]
+    width = {}
+    for name, study in (("agree", agree), ("disagree", disagree)):
+        est, _ = evaluate_repeats(study, 500, 0.95, *_rngs(5))
+        width[name] = est["mae"].ci_high - est["mae"].ci_low
+    assert width["disagree"] > 2 * width["agree"]
+
+
+def test_paired_bootstrap_separates_different_predictors_not_identical_ones():
+    from matfuse.metrics import evaluate_repeats, paired_difference
+
+    rng = np.random.default_rng(1)
+    study = [rng.normal(size=80) for _ in range(3)]
+    noise = [rng.normal(size=80) for _ in range(3)]
+    good = [(y, y + 0.3 * e) for y, e in zip(study, noise)]
+    bad = [(y, y + 0.6 * e) for y, e in zip(study, noise)]
+    draws = {n: evaluate_repeats(s, 400, 0.95, *_rngs(3))[1]["mae"] for n, s in (("good", good), ("bad", bad))}
+    low, high = paired_difference(draws["bad"], draws["good"], 0.95)
+    assert low > 0  # clearly worse: separated
+    same = evaluate_repeats(good, 400, 0.95, *_rngs(3))[1]["mae"]
+    assert paired_difference(same, draws["good"], 0.95) == (0.0, 0.0)

@@ -46,3 +46,26 @@ def test_config_is_written_with_the_source_files_it_resolved_to(tmp_path):
     text = (tmp_path / "config.yaml").read_text()
     assert text.startswith("# source file: /data/sample.json.bz2\n") and "μB/Å³" in text
     assert yaml.safe_load(text) == config
+
+
+def _paper_config():
+    import yaml as _yaml
+    from conftest import REPO
+
+    return _yaml.safe_load((REPO / "config/config.yaml").read_text()) | {"evaluate": {"repeats": 1}}
+
+
+def test_the_paper_settings_reproduce_the_study_and_any_difference_is_named(tmp_path):
+    from matfuse.report import paper_differences, write_run_description
+
+    metrics = pd.DataFrame({"combo": ["text"], "target": ["gap"], "note": [""], "baseline": [False]})
+    config = _paper_config()
+    assert paper_differences(config) == []
+    write_run_description(config, metrics, tmp_path / "run.html")
+    assert "This run reproduces the paper's study" in (tmp_path / "run.html").read_text()
+    table = {**config, "data": {**config["data"], "source": "table", "n_materials": 117}}
+    differences = paper_differences(table)
+    assert any("data.source is 'table'" in d for d in differences)
+    assert any("data.n_materials is 117" in d for d in differences)
+    write_run_description(table, metrics, tmp_path / "run.html")
+    assert "does <b>not</b> reproduce" in (tmp_path / "run.html").read_text()

@@ -101,8 +101,8 @@ def test_rows_follow_the_paper_order_and_columns_the_config(tmp_path):
     assert [r[0] for r in rows[2:]] == ["tabular", "text", "image+text †"]
     assert list(csv["modalities"]) == ["tabular", "text", "image+text"]
     assert list(csv.columns) == ["modalities"] + [
-        f"{t}{s}" for t in TARGETS for s in ("", "_ci_low", "_ci_high", "_best")
-    ] + ["pretrained"]
+        f"{t}{s}" for t in TARGETS for s in ("", "_ci_low", "_ci_high", "_best", "_matches_best")
+    ] + ["pretrained", "baseline"]
 
 
 def test_scaled_metrics_are_headed_without_units(tmp_path):

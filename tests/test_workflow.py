@@ -19,7 +19,7 @@ def workdir(tmp_path_factory):
 
 
 def test_one_model_directory_needs_only_its_own_fit(workdir):
-    jobs = planned_jobs(workdir, "results/models/text/gap")
+    jobs = planned_jobs(workdir, "results/models/text/gap/repeat_0")
     assert jobs["fit_model"] == 1
     assert not {"evaluate_models", "metric_table", "metric_figure"} & set(jobs)
 
@@ -67,9 +67,9 @@ def test_tiny_study_keeps_its_bookkeeping(tiny_study):
     aligned = pd.read_parquet(tiny_study / "results/dataset/aligned.parquet")
     excluded = pd.read_csv(tiny_study / "results/dataset/excluded.csv")
     assert len(aligned) + len(excluded) == len(materials)
-    status = json.loads((tiny_study / "results/predictions/text/gap.json").read_text())
+    status = json.loads((tiny_study / "results/predictions/text/gap/repeat_0.json").read_text())
     assert status["ok"] and status["backbones"]["text"]["source"] == "package"
-    for costly in ("sample_materials", "write_cifs", "train/text/gap"):
+    for costly in ("sample_materials", "write_cifs", "train/text/gap/repeat_0"):
         assert (tiny_study / f"results/benchmarks/{costly}.tsv").exists()
 
 
@@ -80,17 +80,22 @@ def test_report_holds_tables_figures_benchmarks_and_config_with_captions(tiny_st
     items = [f"results/tables/{t}.csv" for t in ("mae", "rmse", "mae_scaled", "rmse_scaled")]
     items += [f"results/figures/{f}.png" for f in ("errors_bars", "scaled_bars", "scaled_heatmap")]
     items += ["results/metrics/metrics.csv", "results/report/benchmarks.csv", "results/report/benchmarks.png"]
-    items += ["results/report/config.yaml"] + [f"results/tables/paper_{t}.md" for t in ("mae", "rmse")]
+    items += ["results/report/config.yaml", "results/report/run.html"]
+    items += [f"results/tables/paper_{t}.md" for t in ("mae", "rmse")]
     assert [item for item in items if item not in html] == []
-    # captions and the workflow description, rendered with this run's config
+    # captions; the run described from the configuration stored with its results
     assert "Mean absolute error (MAE) on the test split" in html
-    assert "117 materials drawn at random" in html
-    assert "embedding of its structure by a frozen, untrained PotNet (method random" in html
+    run = (tiny_study / "results/report/run.html").read_text()
+    assert "117 materials from the alexandria source" in run and "structure embedding random" in run
+    assert "does <b>not</b> reproduce" in run and "data.n_materials is 117" in run
     benchmarks = pd.read_csv(tiny_study / "results/report/benchmarks.csv")
     assert {"sample_materials", "write_cifs", "train"} <= set(benchmarks["step"])
     assert (benchmarks["wall_s"] > 0).all()
     config = yaml.safe_load((tiny_study / "results/report/config.yaml").read_text())
     assert config["data"]["n_materials"] == 117
+    # the report of a finished run describes that run, whatever config --report is given
+    snakemake(tiny_study, "--report", "results/report2.html", "--config", "seed=7")
+    assert yaml.safe_load((tiny_study / "results/report/config.yaml").read_text())["seed"] == 42
 
 
 @pytest.mark.workflow

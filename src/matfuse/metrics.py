@@ -1,4 +1,5 @@
-"""Test-split error metrics of one model, with percentile-bootstrap confidence intervals.
+"""Test-split error metrics of one model, with percentile-bootstrap confidence intervals, over
+one or more repeated splits, and the paired comparison of two models on the same resamples.
 
 Definitions (the paper's Methods), for true values y and predictions ŷ of the n test
 materials:
@@ -10,6 +11,15 @@ materials:
   deviation of the true values (ddof = 0), so that RMSE/RMSD = 1 exactly for predicting the mean.
 
 A scaled metric of 1 is what predicting the test mean scores; below 1 the model beats it.
+
+Repeated splits (`evaluate_repeats`): the value is the mean over the k repeats of each repeat's
+metric. Its interval comes from a two-stage (cluster) bootstrap that carries both sources of
+uncertainty: every draw picks k repeats with replacement (between-split variance) and, for each
+pick, resamples that repeat's test materials with replacement (within-split variance), then
+averages the k resampled metrics; the interval is the percentile range of the draws. With one
+repeat this is exactly the plain bootstrap of the test materials. Models of one target are
+drawn on identical resamples (same generators, test materials sorted by id), so the difference
+of two models' draws is a paired bootstrap of their difference, pooled over repeats.
 """
 
 from dataclasses import dataclass
@@ -82,16 +92,86 @@ def bootstrap_metric_values(y_true, y_pred, n_bootstrap, rng):
     return {m: np.concatenate([p[m] for p in parts]) if parts else np.empty(0) for m in METRICS}
 
 
-def evaluate_predictions(y_true, y_pred, n_bootstrap, confidence, rng):
-    """Point value and percentile-bootstrap interval of each metric.
+def repeated_bootstrap(per_repeat, n_bootstrap, rngs, repeat_rng):
+    """Draws of the mean-over-repeats metrics: {metric: array (n_bootstrap,)} (see the module).
 
-    `rng` (a numpy Generator) draws the resamples; the interval at level `confidence` is the
-    [(1 − c)/2, (1 + c)/2] quantile range of the resampled values. Resamples whose true values
-    are all equal leave a scaled metric undefined; they are left out of its interval and
-    counted in the note. Returns {metric: MetricEstimate}.
+    `per_repeat`: [(y_true, y_pred)] per repeat; `rngs`: one generator per repeat (within-split
+    resamples); `repeat_rng`: picks the repeats. One repeat uses `rngs[0]` only, as the plain
+    bootstrap does. A draw with an undefined metric on any pick is NaN for that metric.
     """
-    y_true = np.asarray(y_true, dtype=float)
-    y_pred = np.asarray(y_pred, dtype=float)
+    k = len(per_repeat)
+    if k == 1:
+        return bootstrap_metric_values(*per_repeat[0], n_bootstrap, rngs[0])
+    # slot j of draw b of repeat r has its own resample: shape (n_bootstrap, k) per repeat
+    resampled = [
+        {m: v.reshape(n_bootstrap, k) for m, v in bootstrap_metric_values(y, p, n_bootstrap * k, rng).items()}
+        for (y, p), rng in zip(per_repeat, rngs)
+    ]
+    picks = repeat_rng.integers(0, k, size=(n_bootstrap, k))
+    slots = np.arange(k)
+    return {
+        m: np.stack([r[m] for r in resampled])[picks, np.arange(n_bootstrap)[:, None], slots].mean(axis=1)
+        for m in METRICS
+    }
+
+
+def percentile_interval(draws, confidence):
+    """The [(1 − c)/2, (1 + c)/2] quantile range of the defined draws, and how many were NaN."""
+    defined = draws[~np.isnan(draws)]
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(defined, [tail, 1 - tail]) if defined.size else (np.nan, np.nan)
+    return float(low), float(high), int(draws.size - defined.size)
+
+
+def evaluate_repeats(per_repeat, n_bootstrap, confidence, rngs, repeat_rng):
+    """Mean over repeats of each metric with its two-stage bootstrap interval (see the module).
+
+    Returns ({metric: MetricEstimate}, {metric: draws or None}); the draws serve the paired
+    comparison (`paired_difference`). One repeat gives exactly `evaluate_predictions`.
+    """
+    if len(per_repeat) == 1:
+        return _evaluate(*per_repeat[0], n_bootstrap, confidence, rngs[0])
+    arrays = [(np.asarray(y, dtype=float), np.asarray(p, dtype=float)) for y, p in per_repeat]
+    for y, p in arrays:
+        _check_inputs(y, p, n_bootstrap, confidence)
+    n_bootstrap = int(n_bootstrap)
+    points = [metric_values(y, p) for y, p in arrays]
+    if min(y.size for y, _ in arrays) < 2 or n_bootstrap == 0:
+        draws = None
+        note = "no CI: fewer than 2 test materials" if n_bootstrap else "no CI: n_bootstrap = 0"
+    else:
+        draws, note = repeated_bootstrap(arrays, n_bootstrap, rngs, repeat_rng), ""
+    estimates = {}
+    for metric in METRICS:
+        per = np.array([float(pt[metric]) for pt in points])
+        if np.isnan(per).any():
+            where = ", ".join(str(i) for i in np.flatnonzero(np.isnan(per)))
+            estimates[metric] = MetricEstimate(np.nan, reason=f"{CONSTANT_TRUTH} (repeat {where})")
+            continue
+        if draws is None:
+            estimates[metric] = MetricEstimate(per.mean(), note=note)
+            continue
+        low, high, dropped = percentile_interval(draws[metric], confidence)
+        estimates[metric] = MetricEstimate(per.mean(), low, high, note=_dropped_note(dropped, n_bootstrap))
+    return estimates, draws
+
+
+def paired_difference(draws, best_draws, confidence):
+    """Percentile interval of (model − best) over paired draws (NaN pairs left out)."""
+    low, high, _ = percentile_interval(np.asarray(draws) - np.asarray(best_draws), confidence)
+    return low, high
+
+
+def _dropped_note(dropped, n_bootstrap):
+    if not dropped:
+        return ""
+    return (
+        f"{dropped} of {n_bootstrap} bootstrap resamples had constant true values "
+        "and are left out of the CI"
+    )
+
+
+def _check_inputs(y_true, y_pred, n_bootstrap, confidence):
     if y_true.ndim != 1 or y_true.shape != y_pred.shape:
         raise ValueError(f"y_true {y_true.shape} and y_pred {y_pred.shape} must be equal 1-d")
     if not (np.isfinite(y_true).all() and np.isfinite(y_pred).all()):
@@ -100,10 +180,28 @@ def evaluate_predictions(y_true, y_pred, n_bootstrap, confidence, rng):
         raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
     if int(n_bootstrap) != n_bootstrap or n_bootstrap < 0:
         raise ValueError(f"n_bootstrap must be a non-negative integer, got {n_bootstrap}")
+
+
+def evaluate_predictions(y_true, y_pred, n_bootstrap, confidence, rng):
+    """Point value and percentile-bootstrap interval of each metric.
+
+    `rng` (a numpy Generator) draws the resamples; the interval at level `confidence` is the
+    [(1 − c)/2, (1 + c)/2] quantile range of the resampled values. Resamples whose true values
+    are all equal leave a scaled metric undefined; they are left out of its interval and
+    counted in the note. Returns {metric: MetricEstimate}.
+    """
+    return _evaluate(y_true, y_pred, n_bootstrap, confidence, rng)[0]
+
+
+def _evaluate(y_true, y_pred, n_bootstrap, confidence, rng):
+    """(estimates, draws) of one split; draws is None where there is no interval."""
+    y_true = np.asarray(y_true, dtype=float)
+    y_pred = np.asarray(y_pred, dtype=float)
+    _check_inputs(y_true, y_pred, n_bootstrap, confidence)
     n_bootstrap = int(n_bootstrap)
     n = y_true.size
     if n == 0:
-        return {m: MetricEstimate(np.nan, reason="no test predictions") for m in METRICS}
+        return {m: MetricEstimate(np.nan, reason="no test predictions") for m in METRICS}, None
 
     point = metric_values(y_true, y_pred)
     if n < 2:
@@ -113,7 +211,6 @@ def evaluate_predictions(y_true, y_pred, n_bootstrap, confidence, rng):
     else:
         resampled, ci_note = bootstrap_metric_values(y_true, y_pred, n_bootstrap, rng), ""
 
-    tail = (1 - confidence) / 2
     estimates = {}
     for metric in METRICS:
         value = float(point[metric])
@@ -123,14 +220,6 @@ def evaluate_predictions(y_true, y_pred, n_bootstrap, confidence, rng):
         if resampled is None:
             estimates[metric] = MetricEstimate(value, note=ci_note)
             continue
-        defined = resampled[metric][~np.isnan(resampled[metric])]
-        dropped = n_bootstrap - defined.size
-        note = (
-            f"{dropped} of {n_bootstrap} bootstrap resamples had constant true values "
-            "and are left out of the CI"
-            if dropped
-            else ""
-        )
-        low, high = np.quantile(defined, [tail, 1 - tail]) if defined.size else (np.nan, np.nan)
-        estimates[metric] = MetricEstimate(value, float(low), float(high), note=note)
-    return estimates
+        low, high, dropped = percentile_interval(resampled[metric], confidence)
+        estimates[metric] = MetricEstimate(value, low, high, note=_dropped_note(dropped, n_bootstrap))
+    return estimates, resampled

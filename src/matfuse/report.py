@@ -48,3 +48,90 @@ def write_config(config, path, source_files=()):
     (MATFUSE_ALEXANDRIA_FILES) can replace the ones config names."""
     header = "".join(f"# source file: {f}\n" for f in source_files)
     Path(path).write_text(header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True, default_flow_style=None))
+
+
+# The paper's study (Costa, Oliveira, Ramos 2025), as config values: what "reproduces" means.
+PAPER_TARGETS = ["gap", "e_form", "e_above_hull", "e_total_per_atom", "mag_per_volume", "volume_per_atom", "dos_per_atom"]
+PAPER_SETTINGS = {
+    ("data", "source"): "alexandria",
+    ("data", "n_materials"): 1000,
+    ("split", "test_fraction"): 0.15,
+    ("train", "presets"): "high_quality",
+    ("embeddings", "method"): "random",
+}
+PAPER_MODALITIES = ["tabular", "image", "text"]
+
+
+def read_config(path):
+    """A stored configuration snapshot (the `# source file:` header lines are YAML comments)."""
+    return yaml.safe_load(Path(path).read_text())
+
+
+def paper_differences(config):
+    """How a run's configuration differs from the paper's study, one phrase each ([] = none)."""
+    differences = []
+    for (section, key), paper in PAPER_SETTINGS.items():
+        ours = (config.get(section) or {}).get(key)
+        if ours != paper:
+            differences.append(f"{section}.{key} is {ours!r} (the paper: {paper!r})")
+    targets = list(config.get("targets") or {})
+    if sorted(targets) != sorted(PAPER_TARGETS):
+        differences.append(f"targets {targets} (the paper: its 7 targets {PAPER_TARGETS})")
+    if sorted(config.get("modalities") or []) != sorted(PAPER_MODALITIES):
+        differences.append(f"modalities {config.get('modalities')} (the paper: {PAPER_MODALITIES})")
+    return differences
+
+
+def repeats_note(config):
+    repeats = (config.get("evaluate") or {}).get("repeats", 1)
+    if repeats == 1:
+        return "one train/test split, as in the paper"
+    return (
+        f"{repeats} seeded train/test splits, each model refitted on each and the metrics "
+        "averaged (the paper used one split; repeat 0 is that split)"
+    )
+
+
+def write_run_description(config, metrics, path):
+    """HTML for the report: what this run was, from the configuration stored with its results,
+    and whether it reproduces the paper's study or how it differs."""
+    import html
+
+    data, train = config.get("data") or {}, config.get("train") or {}
+    differences = paper_differences(config)
+    models = metrics.loc[~metrics["baseline"].astype(str).str.lower().eq("true")]
+    stopped = sorted(
+        {f"{r.combo}/{r.target}" for r in models.itertuples() if "training: " in str(r.note)}
+    )
+    lines = [
+        "<h2>This run</h2>",
+        "<p>"
+        + html.escape(
+            f"{data.get('n_materials')} materials from the {data.get('source')} source (seed "
+            f"{config.get('seed')}), {len(config.get('targets') or {})} targets, modalities "
+            f"{', '.join(config.get('modalities') or [])}, structure embedding "
+            f"{(config.get('embeddings') or {}).get('method')}, AutoGluon preset "
+            f"{train.get('presets')} (at most {train.get('max_epochs')} epochs, time limit "
+            f"{train.get('time_limit')} s per fit); {repeats_note(config)}. Baselines (train "
+            "mean, train median, composition-only gradient boosting) are fitted on the same splits."
+        )
+        + "</p>",
+    ]
+    if differences:
+        lines.append(
+            "<p>This run does <b>not</b> reproduce the paper's study (Costa, Oliveira, Ramos 2025); "
+            "it differs in:</p><ul>"
+            + "".join(f"<li>{html.escape(d)}</li>" for d in differences)
+            + "</ul>"
+        )
+    else:
+        lines.append(
+            "<p>This run reproduces the paper's study (Costa, Oliveira, Ramos 2025) with its "
+            f"settings; {html.escape(repeats_note(config))}.</p>"
+        )
+    if stopped:
+        lines.append(
+            "<p>‡ Models whose fit stopped on the time limit or barely trained (see the tables' "
+            f"notes): {html.escape(', '.join(stopped))}.</p>"
+        )
+    Path(path).write_text("<html><body>\n" + "\n".join(lines) + "\n</body></html>\n")

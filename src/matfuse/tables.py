@@ -3,8 +3,9 @@ machines and Markdown for people, and one metric of ours beside the paper's.
 
 CSV layout (`write_metric_table`): one row per combination; column `modalities` (as in the
 paper's tables), then per target key `t`: `t` (value), `t_ci_low`, `t_ci_high`, `t_best` (True
-for the lowest value of the column, ties included), then `pretrained` (False when any of the
-row's models has a backbone that is not pretrained). A missing or failed model leaves its
+for the lowest value of the column, ties included), `t_matches_best` (the paired bootstrap
+cannot tell it from the best), then `pretrained` (False when any of the row's models has a
+backbone that is not pretrained) and `baseline` (a baseline row, not a trained model). A missing or failed model leaves its
 value and interval empty; its reason is in metrics.csv and the Markdown footnotes.
 """
 
@@ -17,7 +18,9 @@ import pandas as pd
 from matfuse.layout import (
     METRIC_NAMES,
     SCALED_METRICS,
+    combo_label,
     decimals_for,
+    embedding_methods,
     metric_grid,
     note_parts,
     target_heading,
@@ -26,7 +29,9 @@ from matfuse.layout import (
 log = logging.getLogger(__name__)
 
 DAGGER = "†"
+DOUBLE_DAGGER = "‡"
 MISSING = "—"
+ALIKE = "≈"
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 # The paper's Etot/atom errors look like energies per cell (method.md); ours are per atom.
 PER_ATOM_ENERGY_TARGET = "e_total_per_atom"
@@ -41,12 +46,13 @@ def write_metric_table(metrics_df, metric, targets, csv_path, md_path, confidenc
     log.info("%s table: %d combinations × %d targets", metric, len(_combos(grid)), len(targets))
 
 
-def write_paper_comparison(metrics_df, metric, targets, paper_csv, md_path, confidence=None):
+def write_paper_comparison(metrics_df, metric, targets, paper_csv, md_path, confidence=None, differences=()):
     """Write ours beside the paper's values of one metric as Markdown: cells `ours / paper`,
     marked ≈ where the paper's value lies inside our confidence interval.
 
     `paper_csv`: the paper's table of that metric (column `modalities`, then target keys), e.g.
-    config/reference/paper_mae.csv.
+    config/reference/paper_mae.csv. `differences`: how the run's settings differ from the
+    paper's study (matfuse.report.paper_differences), said beside the numbers.
     """
     grid = metric_grid(metrics_df, metric, targets)
     paper = pd.read_csv(paper_csv, index_col="modalities")
@@ -78,6 +84,9 @@ def write_paper_comparison(metrics_df, metric, targets, paper_csv, md_path, conf
             "here (per atom); the paper's values (MAE 5–14) look like energies per cell, so "
             "that column is not comparable."
         )
+    if differences:
+        notes.append("This run differs from the paper's study in: " + "; ".join(differences) + ".")
+    notes.append(ordering_summary(grid, paper, targets))
     table = _markdown_grid(grid, metric, targets, cell_text)
     Path(md_path).write_text(
         _document(
@@ -87,6 +96,33 @@ def write_paper_comparison(metrics_df, metric, targets, paper_csv, md_path, conf
             footnotes.lines() + _dagger_lines(grid),
         )
     )
+
+
+def ordering_summary(grid, paper, targets):
+    """Whether the paper's ordering of the combinations is reproduced, per target: Spearman's ρ
+    between our values and the paper's over the combinations both have, and whether the paper's
+    best is our best or one the paired test cannot tell from it (baselines left out)."""
+    parts = []
+    for target in targets:
+        if target not in paper.columns:
+            continue
+        ours = grid.xs(target, level="target")
+        ours = ours.loc[~ours["baseline"] & np.isfinite(ours["value"])]
+        common = [c for c in ours.index if c in paper.index and np.isfinite(paper.at[c, target])]
+        if len(common) < 2:
+            parts.append(f"{target}: too few combinations to compare")
+            continue
+        theirs = paper.loc[common, target].astype(float)
+        rho = ours.loc[common, "value"].corr(theirs, method="spearman")
+        paper_best, our_best = theirs.idxmin(), ours.loc[common, "value"].idxmin()
+        if paper_best == our_best:
+            verdict = f"the paper's best ({paper_best}) is ours too"
+        elif ours.at[paper_best, "matches_best"]:
+            verdict = f"the paper's best ({paper_best}) cannot be told from ours ({our_best})"
+        else:
+            verdict = f"the paper's best ({paper_best}) is not ours ({our_best})"
+        parts.append(f"{target}: Spearman ρ = {rho:.2f} over {len(common)}; {verdict}")
+    return "Paper's ordering reproduced? " + "; ".join(parts) + "."
 
 
 def _combos(grid):
@@ -100,7 +136,9 @@ def _grid_csv(grid, targets):
         for column, suffix in (("value", ""), ("ci_low", "_ci_low"), ("ci_high", "_ci_high")):
             table[target + suffix] = cells[column].to_numpy()
         table[target + "_best"] = cells["best"].to_numpy()
+        table[target + "_matches_best"] = cells["matches_best"].to_numpy()
     table["pretrained"] = grid["pretrained"].groupby(level="combo", sort=False).all().to_numpy()
+    table["baseline"] = grid["baseline"].groupby(level="combo", sort=False).all().to_numpy()
     return table
 
 
@@ -122,16 +160,25 @@ def _grid_markdown(grid, metric, targets, confidence):
         n_text = f"n = {n_test.min()}–{n_test.max()} materials"
     intro = (
         f"{METRIC_NAMES[metric]} on the test split ({n_text}). Rows: modality combinations; "
-        f"columns: targets. Cells: value [{_ci_name(confidence)}]; lowest per column in **bold**."
+        f"columns: targets. Cells: value [{_ci_name(confidence)}]; lowest per column in **bold**; "
+        f"{ALIKE}: a paired bootstrap of the difference (pooled over repeats) cannot tell it from "
+        "the lowest. Rows `baseline: …` are baselines fitted on the same splits (train mean, train "
+        "median, gradient boosting on element fractions)."
     )
+    repeats = pd.to_numeric(grid["repeats"], errors="coerce").dropna() if "repeats" in grid else []
+    if len(repeats) and repeats.max() > 1:
+        intro += (
+            f" Values are means over {int(repeats.max())} seeded train/test splits; the interval "
+            "includes the between-split variance."
+        )
     if metric in SCALED_METRICS:
         intro += " 1 = predicting the test mean; below 1 beats it."
-    embedding = sorted({p for note in grid["note"] for p in note_parts(note, "embedding")})
+    embedding = [f"Tabular modality: structure embedding {m}." for m in embedding_methods(grid)]
     return _document(
         METRIC_NAMES[metric],
         [intro],
         table,
-        footnotes.lines() + _dagger_lines(grid) + [f"Tabular modality: {p}." for p in embedding],
+        footnotes.lines() + _dagger_lines(grid) + _training_lines(grid) + embedding,
     )
 
 
@@ -152,9 +199,11 @@ def _cell(cell, decimals, footnotes):
     if not np.isfinite(cell["value"]):
         return MISSING + footnotes.mark(cell["reason"])
     value = _number(cell["value"], decimals)
-    text = f"**{value}**" if cell["best"] else value
+    text = f"**{value}**" if cell["best"] else value + (f" {ALIKE}" if cell["matches_best"] else "")
     if np.isfinite(cell["ci_low"]) and np.isfinite(cell["ci_high"]):
         text += f" [{_number(cell['ci_low'], decimals)}, {_number(cell['ci_high'], decimals)}]"
+    if note_parts(cell["note"], "training"):
+        text += f" {DOUBLE_DAGGER}"
     for part in note_parts(cell["note"], "metric"):
         text += footnotes.mark(part)
     return text
@@ -162,7 +211,7 @@ def _cell(cell, decimals, footnotes):
 
 def _combo_label(grid, combo):
     """The row label, with † when one of the row's models has a backbone that is not pretrained."""
-    return combo + (f" {DAGGER}" if not grid.loc[combo, "pretrained"].all() else "")
+    return combo_label(combo) + (f" {DAGGER}" if not grid.loc[combo, "pretrained"].all() else "")
 
 
 def _dagger_lines(grid):
@@ -171,6 +220,15 @@ def _dagger_lines(grid):
         {p for note in grid.loc[~grid["pretrained"], "note"] for p in note_parts(note, "backbone")}
     )
     return [f"{DAGGER} {p}: not the pretrained setting." for p in parts]
+
+
+def _training_lines(grid):
+    """One ‡ footnote per model whose fits stopped on the time limit or barely trained."""
+    parts = {}
+    for (combo, target), note in grid["note"].items():
+        for part in note_parts(note, "training"):
+            parts.setdefault(part.removeprefix("training: "), []).append(f"{combo}/{target}")
+    return [f"{DOUBLE_DAGGER} {', '.join(where)}: {p}." for p, where in parts.items()]
 
 
 def _column_decimals(grid, targets):

@@ -40,6 +40,7 @@ import pandas as pd
 
 from matfuse.backbones import read_backbone
 from matfuse.dataset import modality_columns
+from matfuse.split import read_split
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +200,8 @@ def fit_model(
     predictions,
     status,
     embedding=None,
+    split=None,
+    repeat=0,
 ):
     """Fit on the train rows, predict the test rows, write predictions and status.
 
@@ -212,6 +215,10 @@ def fit_model(
     modalities = combo.split("+")
     backbones = load_backbones(backbone_dirs)
     table = pd.read_parquet(dataset)
+    if split is not None:  # the repeat's split (aligned materials only)
+        table = table.drop(columns="split", errors="ignore").merge(
+            read_split(split, repeat), on="mat_id", validate="one_to_one"
+        )
     column_types = model_inputs(table, modalities, target, backbones)
     features = list(column_types)
     train, test = split_rows(table)
@@ -221,6 +228,7 @@ def fit_model(
     record = {
         "combo": combo,
         "target": target,
+        "repeat": int(repeat),
         "ok": False,
         "reason": "",
         "fit_seconds": None,

@@ -1,5 +1,6 @@
 from matfuse.evaluate import collect_metrics
 from matfuse.logs import log_to
+from matfuse.report import write_config
 
 with log_to(snakemake.log[0]):
     metrics = collect_metrics(
@@ -9,4 +10,5 @@ with log_to(snakemake.log[0]):
         confidence=snakemake.params.evaluate["confidence"],
         seed=snakemake.params.seed,
     )
-    metrics.to_csv(snakemake.output[0], index=False)
+    metrics.to_csv(snakemake.output.metrics, index=False)
+    write_config(snakemake.params.run_config, snakemake.output.run_config, snakemake.params.source_files)

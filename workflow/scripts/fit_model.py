@@ -4,6 +4,8 @@ from matfuse.train import fit_model
 with log_to(snakemake.log[0]):
     fit_model(
         dataset=snakemake.input.dataset,
+        split=snakemake.input.split,
+        repeat=int(snakemake.wildcards.repeat),
         combo=snakemake.wildcards.combo,
         target=snakemake.wildcards.target,
         backbone_dirs=list(snakemake.input.backbones),

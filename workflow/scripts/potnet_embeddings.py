@@ -1,8 +1,8 @@
 import pandas as pd
 
-from matfuse import ids
 from matfuse.logs import log_to
 from matfuse.potnet import EmbeddingSettings, potnet_embeddings
+from matfuse.split import read_split
 
 with log_to(snakemake.log[0]):
     method = snakemake.wildcards.method
@@ -12,7 +12,8 @@ with log_to(snakemake.log[0]):
         method,
         EmbeddingSettings.from_config(snakemake.params.embeddings),
         seed=snakemake.params.seed,
-        split=ids.read_csv(snakemake.input.split) if trained else None,
+        # repeat 0's split (the workflow allows `trained` with one repeat only)
+        split=read_split(snakemake.input.split, repeat=0) if trained else None,
         targets=pd.read_parquet(snakemake.input.targets) if trained else None,
         threads=snakemake.threads,
     )

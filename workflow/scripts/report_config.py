@@ -1,5 +1,15 @@
+import shutil
+
+import pandas as pd
+
 from matfuse.logs import log_to
-from matfuse.report import write_config
+from matfuse.report import read_config, write_run_description
 
 with log_to(snakemake.log[0]):
-    write_config(snakemake.params.config, snakemake.output[0], snakemake.params.source_files)
+    # the snapshot the evaluation stored: the run that made the results, not today's config
+    shutil.copyfile(snakemake.input.run_config, snakemake.output.config)
+    write_run_description(
+        read_config(snakemake.input.run_config),
+        pd.read_csv(snakemake.input.metrics),
+        snakemake.output.run,
+    )
