@@ -81,6 +81,7 @@ def test_the_stage_functions_keep_numeric_looking_ids(tmp_path, id_table):
 @pytest.mark.workflow
 def test_the_workflow_keeps_numeric_looking_ids(tmp_path, id_table):
     """The same stages as rules and scripts: `results/dataset/aligned.parquet`, text only."""
+    (tmp_path / "wf").mkdir()
     workdir = copy_workflow(tmp_path / "wf")
     override = {
         "data": {**TABLE, "n_materials": 5, "min_materials": 2, "table": {"path": str(id_table)}},
