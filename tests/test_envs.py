@@ -27,7 +27,7 @@ from packaging.utils import canonicalize_name
 
 from matfuse.envfiles import read_lock, required_closure, stale_files
 
-RULE_BLOCK = re.compile(r"^rule (\w+):\n((?:[ \t]+.*\n|\n)*)", re.M)
+RULE_BLOCK = re.compile(r"^(?:rule|checkpoint) (\w+):\n((?:[ \t]+.*\n|\n)*)", re.M)
 
 
 def directive(body, name):
