@@ -3,6 +3,9 @@
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
 import time
 from collections import Counter
 
@@ -13,7 +16,7 @@ import pytest
 import yaml
 from PIL import Image
 from pymatgen.analysis.graphs import StructureGraph
-from render_helpers import REPO, perovskite, real_cif, rock_salt, write_cif
+from render_helpers import REAL_IDS, REPO, perovskite, real_cif, rock_salt, write_cif
 
 from matfuse.render import BrowserNotFound, RenderSettings, render_structures
 from matfuse.render.browser import find_browser, launch_flags
@@ -90,6 +93,28 @@ def test_scene_worker_answers_each_request_and_survives_a_broken_cif(tmp_path):
     scene = json.loads(stream.read(second["length"]))
     assert second["bonds"] > 0 and scene["name"] == "StructureMoleculeComponentScene"
     assert cif_scene_json(good)[0] == stream.getvalue()[-second["length"] :].decode()
+
+
+PRINT_SCENE = """
+import sys
+from matfuse.render.scene import cif_scene_json
+print(cif_scene_json(sys.argv[1])[0])
+"""
+
+
+def test_a_structure_gets_the_same_scene_in_every_process(tmp_path):
+    """Neighbours at equal distances once came in an order that changed from process to process
+    (see compat), and with it the order of bonds and translucent polyhedron vertices: the same
+    structure gave pictures that differed in a few pixels between runs."""
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    for cif in (write_cif(rock_salt(), tmp_path / "NaCl.cif"), real_cif(REAL_IDS[0])):
+        here = cif_scene_json(cif)[0]
+        for _ in range(2):
+            run = subprocess.run(
+                [sys.executable, "-c", PRINT_SCENE, str(cif)],
+                env=env, capture_output=True, text=True, check=True,
+            )
+            assert run.stdout.rstrip("\n") == here, cif.name
 
 
 def test_png_checks_name_what_is_wrong():

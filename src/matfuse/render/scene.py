@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 from pymatgen.core import Lattice, Structure
 
-from matfuse.render.compat import apply_pymatgen_aliases
+from matfuse.render.compat import apply_deterministic_neighbour_order, apply_pymatgen_aliases
 
 # The paper's look: Crystal Toolkit's defaults, plus bonds to atoms outside the cell, no compass.
 DISPLAY_OPTIONS = {
@@ -61,6 +61,7 @@ def oriented(structure, camera):
 def component_class():
     """StructureMoleculeComponent, imported on first use (Crystal Toolkit takes seconds to import)."""
     apply_pymatgen_aliases()
+    apply_deterministic_neighbour_order()
     from crystal_toolkit.components.structure import StructureMoleculeComponent
 
     return StructureMoleculeComponent
