@@ -33,6 +33,7 @@ LOCAL_RULES = {"all", "resolve_backbone", "download_alexandria"}
 GROUPS = {
     "prepare": {"sample_materials", "split_materials", "text_modality", "write_cifs"},
     "assemble": {"join_image_shards", "align_dataset"},
+    "baselines": {"fit_baseline"},
     "summarize": {
         "evaluate_models", "metric_table", "metric_figure", "compare_with_paper", "benchmark_summary", "report_config"
     },
@@ -92,7 +93,8 @@ def test_every_output_is_made(slurm_study):
     assert planned_jobs(workdir) == {}  # every output there and up to date
     metrics = pd.read_csv(workdir / "results/metrics/metrics.csv")
     assert metrics["ok"].all() and set(metrics["target"]) == {STUDY_TARGET}, metrics
-    assert metrics["combo"].nunique() == 7
+    models = metrics.loc[~metrics["baseline"], "combo"]
+    assert models.nunique() == 7 and metrics.loc[metrics["baseline"], "combo"].nunique() == 3
     for path in ("results/tables/mae.md", "results/figures/scaled_heatmap.png", "results/report/benchmarks.png"):
         assert (workdir / path).stat().st_size > 0, path
 
@@ -106,7 +108,7 @@ def test_training_jobs_got_a_gpu(slurm_study):
         assert job["JobState"] == "COMPLETED", job
     assert not any("gpu" in j.get("TresPerJob", "") for i, j in jobs.items() if i not in fits)
     # and SLURM handed the GPU to the fit: its log records CUDA_VISIBLE_DEVICES
-    train_logs = list((workdir / "logs/train").rglob("*.log"))
+    train_logs = [p for p in (workdir / "logs/train").rglob("*.log") if not p.parent.parent.name.startswith("baseline_")]
     assert len(train_logs) == planned["fit_model"]
     for log in train_logs:
         assert re.search(r"CUDA_VISIBLE_DEVICES=\d", log.read_text()), log
@@ -118,7 +120,7 @@ def rules_run_by_job(workdir):
     Not from the job comment: the plugin cuts long group names short (`..._metric_table_...`).
     """
     logs = (workdir / ".snakemake/slurm_logs").rglob("*.log")
-    return {log: frozenset(re.findall(r"^(?:local)?rule (\w+):", log.read_text(), re.M)) for log in logs}
+    return {log: frozenset(re.findall(r"^(?:local)?(?:rule|checkpoint) (\w+):", log.read_text(), re.M)) for log in logs}
 
 
 def test_cheap_rules_share_jobs(slurm_study):

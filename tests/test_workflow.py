@@ -103,13 +103,16 @@ def test_rebuilding_one_figure_runs_only_its_rule(tiny_study):
     assert planned_jobs(tiny_study) == {}
     (tiny_study / "results/figures/scaled_heatmap.png").unlink()
     assert planned_jobs(tiny_study) == {"metric_figure": 1, "all": 1}
+    snakemake(tiny_study, "--cores", "1", targets=["results/figures/scaled_heatmap.png"])
+    assert planned_jobs(tiny_study) == {}  # as before, for the tests below
 
 
-# 7 combinations x 7 targets; 4 of the combinations hold the image modality.
-FITS, IMAGE_FITS = 49, 28
-# what a new metrics table reruns (tables, figures, paper comparisons, benchmarks, config)
+# 7 combinations x 7 targets; 4 of the combinations hold the image modality; 3 baselines x 7.
+FITS, IMAGE_FITS, BASELINE_FITS = 49, 28, 21
+# what a new metrics table reruns (tables, figures, paper comparisons, benchmarks, the run's config)
 AFTER_FITS = {
     "evaluate_models": 1,
+    "report_config": 1,
     "metric_table": 4,
     "metric_figure": 3,
     "compare_with_paper": 4,
@@ -140,15 +143,16 @@ def test_changing_how_jobs_run_reruns_nothing(tiny_study, section, key):
 @pytest.mark.workflow
 def test_changing_the_epochs_refits_every_model_and_nothing_upstream(tiny_study):
     jobs = planned_jobs(tiny_study, configfiles=override(tiny_study, "epochs", {"train": {"max_epochs": 2}}))
-    assert jobs == {"fit_model": FITS, "report_config": 1, **AFTER_FITS}
+    assert jobs == {"fit_model": FITS, **AFTER_FITS}
 
 
 @pytest.mark.workflow
 def test_changing_the_image_size_rerenders_and_refits_but_keeps_data_and_other_modalities(tiny_study):
     jobs = planned_jobs(tiny_study, configfiles=override(tiny_study, "size", {"images": {"size": 128}}))
-    # every model trains on the aligned table, which holds the image paths
+    # every model and baseline trains on the aligned table, which holds the image paths
     renders = {"render_images": 2, "join_image_shards": 1, "align_dataset": 1}
-    assert jobs == {**renders, "fit_model": FITS, "report_config": 1, **AFTER_FITS}
+    fits = {"fit_model": FITS, "fit_baseline": BASELINE_FITS}
+    assert jobs == {**renders, **fits, **AFTER_FITS}
 
 
 @pytest.mark.workflow
