@@ -209,4 +209,4 @@ def test_repeats_are_averaged_and_rows_the_paired_test_cannot_separate_are_marke
     assert (mae["repeats"] == 3).all() and mae.at["baseline_mean", "baseline"]
     assert mae.at["text", "matches_best"] and mae.at["image", "matches_best"]
     assert not mae.at["baseline_mean", "matches_best"] and mae.at["baseline_mean", "vs_best_low"] > 0
-    assert "training: stopped on train.time_limit after 1 epochs in 3 of 3 fits" in mae.at["image", "note"]
+    assert "training: stopped on train.time_limit after 1 epoch in 3 of 3 fits" in mae.at["image", "note"]

@@ -186,3 +186,12 @@ def test_a_lone_value_is_not_marked_best(tmp_path):
     csv, markdown = _table(tmp_path, rows)
     assert "**" not in markdown.split("\n\n")[2]
     assert not csv[["gap_best", "mag_per_volume_best", "e_total_per_atom_best"]].any(axis=None)
+
+
+def test_a_note_shared_by_many_models_names_them_in_short():
+    from matfuse.layout import models_named
+
+    cells = [(c, t) for c in ("text", "image", "baseline_mean") for t in ("gap", "e_form")]
+    grid = pd.DataFrame({"value": range(len(cells))}, index=pd.MultiIndex.from_tuples(cells, names=["combo", "target"]))
+    assert models_named(cells[:4], grid) == "every model"  # baselines need not share it
+    assert models_named([("image", "gap"), ("image", "e_form"), ("text", "gap")], grid) == "image (every target), text/gap"

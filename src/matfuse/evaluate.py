@@ -186,8 +186,10 @@ def _training_notes(runs):
     ):
         if flagged:
             epochs = sorted({r["epochs"] for r in flagged if r["epochs"] is not None})
-            detail = f" after {'/'.join(map(str, epochs))} epochs" if epochs else ""
-            notes.append(f"{_TRAINING_PREFIX}{what}{detail} in {len(flagged)} of {len(runs)} fits")
+            unit = "epoch" if epochs == [1] else "epochs"
+            detail = f" after {'/'.join(map(str, epochs))} {unit}" if epochs else ""
+            fits = "fit" if len(runs) == 1 else "fits"
+            notes.append(f"{_TRAINING_PREFIX}{what}{detail} in {len(flagged)} of {len(runs)} {fits}")
     return notes
 
 

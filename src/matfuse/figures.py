@@ -26,6 +26,7 @@ from matfuse.layout import (  # noqa: E402
     combo_sort_key,
     embedding_methods,
     metric_grid,
+    models_named,
     note_parts,
     target_heading,
 )
@@ -319,12 +320,12 @@ def _notes(grids):
         for p in note_parts(note, "backbone")
     }
     notes += [f"† {p}: not the pretrained setting" for p in sorted(backbone)]
+    grid = next(iter(grids.values()))
     training = {}
-    for grid in grids.values():
-        for (combo, target), note in grid["note"].items():
-            for part in note_parts(note, "training"):
-                training.setdefault(part.removeprefix("training: "), set()).add(f"{combo}/{target}")
-    notes += [f"‡ {', '.join(sorted(w))}: {p}" for p, w in training.items()]
+    for (combo, target), note in grid["note"].items():
+        for part in note_parts(note, "training"):
+            training.setdefault(part.removeprefix("training: "), set()).add((combo, target))
+    notes += [f"‡ {models_named(w, grid)}: {p}" for p, w in training.items()]
     return notes
 
 

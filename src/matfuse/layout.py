@@ -86,6 +86,22 @@ def _lowest_per_target(values):
     return compared & np.isclose(values, by_target.transform("min"), rtol=1e-12, atol=0)
 
 
+def models_named(where, grid):
+    """A short name for a set of (combo, target) cells of `grid`: "every model", whole
+    combinations ("image (every target)") or the cells themselves, so that a note shared by
+    most models stays one line instead of listing all of them."""
+    where = set(where)
+    cells = [c for c in grid.index if not is_baseline(c[0])]
+    if set(cells) <= where:
+        return "every model"
+    targets = {t for _, t in grid.index}
+    names = []
+    for combo in dict.fromkeys(c for c, _ in sorted(where)):
+        mine = {t for c, t in where if c == combo}
+        names += [f"{combo} (every target)"] if mine == targets else [f"{combo}/{t}" for t in sorted(mine)]
+    return ", ".join(names)
+
+
 def note_parts(note, kind):
     """The parts of a metrics `note` of one kind ('backbone', 'embedding', 'training', 'metric')."""
     return [p for p in str(note).split(NOTE_SEPARATOR) if p and note_kind(p) == kind]

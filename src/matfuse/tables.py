@@ -22,6 +22,7 @@ from matfuse.layout import (
     decimals_for,
     embedding_methods,
     metric_grid,
+    models_named,
     note_parts,
     target_heading,
 )
@@ -227,8 +228,8 @@ def _training_lines(grid):
     parts = {}
     for (combo, target), note in grid["note"].items():
         for part in note_parts(note, "training"):
-            parts.setdefault(part.removeprefix("training: "), []).append(f"{combo}/{target}")
-    return [f"{DOUBLE_DAGGER} {', '.join(where)}: {p}." for p, where in parts.items()]
+            parts.setdefault(part.removeprefix("training: "), set()).add((combo, target))
+    return [f"{DOUBLE_DAGGER} {models_named(where, grid)}: {p}." for p, where in parts.items()]
 
 
 def _column_decimals(grid, targets):
