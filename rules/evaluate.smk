@@ -17,7 +17,9 @@ rule evaluate_models:
         "../envs/report.yaml"
     params:
         targets=config["targets"],
-        evaluate=result_settings("evaluate", keys=["bootstrap", "confidence"]),
+        evaluate=result_settings(
+            "evaluate", keys=["bootstrap", "confidence", "max_failed_fraction"]
+        ),
         seed=config["seed"],
         run_config=result_config(),
         source_files=source_files(),

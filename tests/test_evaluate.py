@@ -11,7 +11,7 @@ import pytest
 from synthetic_models import RANDOM_IMAGE, PRETRAINED_TEXT, write_model
 
 import matfuse
-from matfuse.evaluate import COLUMNS, bootstrap_rng, collect_metrics
+from matfuse.evaluate import COLUMNS, TooManyFailures, bootstrap_rng, collect_metrics
 from matfuse.metrics import METRICS, metric_values
 
 Y = np.array([1.0, 2.0, 3.0, 4.0, 2.5, 0.5])
@@ -210,3 +210,15 @@ def test_repeats_are_averaged_and_rows_the_paired_test_cannot_separate_are_marke
     assert mae.at["text", "matches_best"] and mae.at["image", "matches_best"]
     assert not mae.at["baseline_mean", "matches_best"] and mae.at["baseline_mean", "vs_best_low"] > 0
     assert "training: stopped on train.time_limit after 1 epoch in 3 of 3 fits" in mae.at["image", "note"]
+
+
+def test_too_many_failed_fits_stop_the_evaluation_naming_them(tmp_path):
+    models = [
+        write_model(tmp_path, "tabular", "e_form", ok=False, reason="CUDA out of memory"),
+        write_model(tmp_path, "text", "e_form", Y, Y_HAT),
+    ]
+    predictions, statuses = zip(*models)
+    args = (list(predictions), list(statuses), 10, 0.95, 0)
+    assert collect_metrics(*args, max_failed_fraction=0.5)["ok"].any()  # 1 of 2 is allowed
+    with pytest.raises(TooManyFailures, match=r"1 of 2 models .* 0.4: tabular/e_form: fit failed: CUDA out of memory"):
+        collect_metrics(*args, max_failed_fraction=0.4)

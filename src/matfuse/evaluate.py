@@ -92,9 +92,16 @@ def is_baseline(combo):
     return str(combo).startswith(BASELINE_PREFIX)
 
 
-def collect_metrics(predictions, statuses, n_bootstrap, confidence, seed):
+class TooManyFailures(RuntimeError):
+    pass
+
+
+def collect_metrics(predictions, statuses, n_bootstrap, confidence, seed, max_failed_fraction=1.0):
     """Metrics of each model over its repeats, paired by path (`.parquet` with `.json`), with
-    the paired comparison of every row against its target's best."""
+    the paired comparison of every row against its target's best.
+
+    Raises TooManyFailures, naming them, when more than `max_failed_fraction` of the models
+    have no usable predictions: tables of mostly dashes would read as a result."""
     pairs = _pair_by_stem(predictions, statuses)
     runs = {}
     for prediction_path, status_path in pairs:
@@ -110,7 +117,15 @@ def collect_metrics(predictions, statuses, n_bootstrap, confidence, seed):
         rows.extend(_target_rows({k: r for k, r in runs.items() if k[1] == target}, target, n_bootstrap, confidence, seed))
     frame = pd.DataFrame(rows, columns=COLUMNS)
     failed = frame.loc[~frame["ok"], ["combo", "target"]].drop_duplicates()
-    log.info("%d fits, %d models, %d not usable", len(pairs), len(frame) // len(METRICS), len(failed))
+    n_models = len(frame) // len(METRICS)
+    log.info("%d fits, %d models, %d not usable", len(pairs), n_models, len(failed))
+    if n_models and len(failed) > max_failed_fraction * n_models:
+        reasons = frame.loc[~frame["ok"]].drop_duplicates(["combo", "target"])
+        named = "; ".join(f"{r.combo}/{r.target}: {r.reason}" for r in reasons.itertuples())
+        raise TooManyFailures(
+            f"{len(failed)} of {n_models} models have no usable predictions, more than "
+            f"evaluate.max_failed_fraction = {max_failed_fraction}: {named}"
+        )
     return frame
 
 

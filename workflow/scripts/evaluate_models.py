@@ -9,6 +9,7 @@ with log_to(snakemake.log[0]):
         n_bootstrap=snakemake.params.evaluate["bootstrap"],
         confidence=snakemake.params.evaluate["confidence"],
         seed=snakemake.params.seed,
+        max_failed_fraction=snakemake.params.evaluate["max_failed_fraction"],
     )
     metrics.to_csv(snakemake.output.metrics, index=False)
     write_config(snakemake.params.run_config, snakemake.output.run_config, snakemake.params.source_files)
