@@ -9,6 +9,7 @@ import urllib.request
 
 from snakemake.exceptions import WorkflowError
 
+from matfuse.baselines import BASELINE_PREFIX, BASELINES
 from matfuse.study import choose, enabled_targets
 
 # Fixed order of modalities; combinations are named by joining them with "+" in this order.
@@ -53,8 +54,6 @@ if len(REPEATS) > 1 and config["embeddings"]["method"] == "trained":
         "evaluate.repeats > 1 with embeddings.method: trained: the embedding is fitted on "
         "repeat 0's train split, which holds other repeats' test materials; use repeats: 1"
     )
-# Fitted on the same splits as the models (matfuse.baselines); metrics combo `baseline_{name}`.
-BASELINES = ["mean", "median", "composition_gbr"]
 
 # Config keys that say how or where a job runs (cores, memory, time, GPUs, browser pages and
 # program, time-outs, download address, local file names), not what it computes. Rules keep
@@ -268,7 +267,7 @@ def fit_path(kind, combo="{combo}"):
 
 def model_outputs(kind):
     """Every model's and baseline's predictions or status files, over all repeats."""
-    combos = COMBOS + [f"baseline_{b}" for b in BASELINES]
+    combos = COMBOS + [BASELINE_PREFIX + b for b in BASELINES]
     return [
         path
         for combo in combos

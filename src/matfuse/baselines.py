@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from matfuse.evaluate import BASELINE_PREFIX
 from matfuse.split import read_split
 
 log = logging.getLogger(__name__)
 
 BASELINES = ("mean", "median", "composition_gbr")
-BASELINE_PREFIX = "baseline_"
 
 
 def element_fractions(formulas):
