@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from matfuse.evaluate import BASELINE_PREFIX
-from matfuse.split import read_split
+from matfuse.split import with_split
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +58,7 @@ def predict_baseline(name, train, test, target, seed):
 
 def fit_baseline(dataset, split, repeat, name, target, seed, predictions, status):
     """Fit baseline `name` on the repeat's train rows, predict its test rows, write both files."""
-    table = pd.read_parquet(dataset, columns=["mat_id", "formula", target]).merge(
-        read_split(split, repeat), on="mat_id", validate="one_to_one"
-    )
+    table = with_split(pd.read_parquet(dataset, columns=["mat_id", "formula", target]), split, repeat)
     train = table[table["split"] == "train"].reset_index(drop=True)
     test = table[table["split"] == "test"].reset_index(drop=True)
     start = time.perf_counter()

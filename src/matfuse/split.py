@@ -60,3 +60,10 @@ def read_split(path, repeat=None):
     if rows.empty:
         raise ValueError(f"{path} has no rows for repeat {repeat} (repeats: {sorted(split['repeat'].unique())})")
     return rows
+
+
+def with_split(table, path, repeat):
+    """`table` with the `split` column of one repeat (as read_split), one row per material."""
+    return table.drop(columns="split", errors="ignore").merge(
+        read_split(path, repeat), on="mat_id", validate="one_to_one"
+    )

@@ -40,7 +40,7 @@ import pandas as pd
 
 from matfuse.backbones import read_backbone
 from matfuse.dataset import modality_columns
-from matfuse.split import read_split
+from matfuse.split import with_split
 
 log = logging.getLogger(__name__)
 
@@ -216,9 +216,7 @@ def fit_model(
     backbones = load_backbones(backbone_dirs)
     table = pd.read_parquet(dataset)
     if split is not None:  # the repeat's split (aligned materials only)
-        table = table.drop(columns="split", errors="ignore").merge(
-            read_split(split, repeat), on="mat_id", validate="one_to_one"
-        )
+        table = with_split(table, split, repeat)
     column_types = model_inputs(table, modalities, target, backbones)
     features = list(column_types)
     train, test = split_rows(table)
