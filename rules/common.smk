@@ -11,6 +11,7 @@ from snakemake.exceptions import WorkflowError
 
 from matfuse.baselines import BASELINE_PREFIX, BASELINES
 from matfuse.study import choose, enabled_targets
+from matfuse.tablefile import WRONG_SUFFIX, table_kind
 
 # Fixed order of modalities; combinations are named by joining them with "+" in this order.
 MODALITY_ORDER = ["tabular", "image", "text"]
@@ -158,8 +159,8 @@ def table_problem(table):
             f"data.table.path: {path!r} does not exist (a relative path is read from the "
             f"working directory, {os.getcwd()})"
         )
-    if not path.lower().endswith((".csv", ".parquet", ".pq")):
-        return f"data.table.path: {path!r} must end in .csv or .parquet"
+    if table_kind(path) is None:
+        return f"data.table.path: {path!r} {WRONG_SUFFIX}"
     try:
         codecs.lookup(table.get("encoding", "utf-8"))
     except LookupError:

@@ -1,6 +1,7 @@
 """Sources: streaming Alexandria entries, and tables of the user's own."""
 
 import bz2
+import gzip
 import json
 import math
 from pathlib import Path
@@ -79,11 +80,12 @@ def test_table_source_reads_cif_paths_relative_to_the_table():
     }
 
 
-def test_table_source_reads_cif_text_from_parquet(tmp_path):
+@pytest.mark.parametrize("name", ["inline.parquet", "inline.csv.gz"])
+def test_table_source_reads_cif_text_from_parquet_or_compressed_csv(tmp_path, name):
     table = pd.read_csv(TABLE_CFG["path"])
     table["cif"] = [(TABLE_FIXTURE / p).read_text() for p in table["cif"]]
-    path = tmp_path / "inline.parquet"
-    table.to_parquet(path)
+    path = tmp_path / name
+    table.to_parquet(path) if name.endswith(".parquet") else table.to_csv(path, index=False)
     source = TableSource(TABLE_CFG)
     entries = [source.to_entry(r, source.record_id(r)) for r in source.records(path)]
     assert [len(e.structure) for e in entries] == [2, 2, 3, 3, 3]
@@ -116,7 +118,7 @@ def test_table_without_the_configured_columns_names_the_config_key(tmp_path):
     path.write_text("name,cif\nx,a.cif\n")
     with pytest.raises(ValueError, match=r"no column 'id' \(data.table.id_column\)"):
         list(TableSource(TABLE_CFG).records(path))
-    with pytest.raises(ValueError, match="must end in .csv or .parquet"):
+    with pytest.raises(ValueError, match="must end in .csv, .csv.gz or .parquet"):
         list(TableSource(TABLE_CFG).records(tmp_path / "t.xlsx"))
 
 
@@ -127,11 +129,13 @@ def test_a_truncated_local_file_is_named(tmp_path, alexandria_sample):
         list(iter_entries(path))
 
 
-def test_a_byte_not_in_the_encoding_names_the_file_and_line(tmp_path):
-    path = tmp_path / "latin.csv"
+@pytest.mark.parametrize("name", ["latin.csv", "latin.csv.gz"])
+def test_a_byte_not_in_the_encoding_names_the_file_and_line(tmp_path, name):
+    path = tmp_path / name
     rows = (TABLE_FIXTURE / "materials.csv").read_bytes().splitlines(keepends=True)
     rows[3] = rows[3].replace(b"made-up values", "made-up values (café)".encode("latin-1"))
-    path.write_bytes(b"".join(rows))
+    with (gzip.open if name.endswith(".gz") else open)(path, "wb") as stream:
+        stream.write(b"".join(rows))
     source = TableSource(TABLE_CFG)
     with pytest.raises(ValueError) as err:
         list(source.records(path))

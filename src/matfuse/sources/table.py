@@ -18,6 +18,7 @@ from pymatgen.io.cif import CifParser, str2float
 from matfuse import ids
 from matfuse.cells import check_cell
 from matfuse.sources import Entry, InvalidEntry
+from matfuse.tablefile import WRONG_SUFFIX, open_bytes, table_kind
 
 log = logging.getLogger(__name__)
 # pymatgen's wording around the reasons it collects; the reasons themselves are kept.
@@ -114,28 +115,28 @@ def _one_line(message: str) -> str:
 
 
 def read_table(path, id_column: str, encoding: str = "utf-8") -> pd.DataFrame:
-    """A CSV (ids read as text, so `007` stays `007`) or a Parquet file.
+    """A CSV, plain or gzip-compressed (ids read as text, so `007` stays `007`) or a Parquet file.
 
     A CSV that is not in `encoding` stops naming the file and its first undecodable line.
     """
-    suffix = Path(path).suffix.lower()
-    if suffix == ".csv":
+    kind = table_kind(path)
+    if kind == "csv":
         try:
             return ids.read_csv(path, id_column, encoding=encoding)
         except UnicodeDecodeError as err:
             raise ValueError(_decode_error(path, encoding, err)) from err
-    if suffix in (".parquet", ".pq"):
+    if kind == "parquet":
         table = pd.read_parquet(path)
         if id_column in table.columns:
             table[id_column] = ids.as_text(table[id_column], f"{path}: column {id_column!r}")
         return table
-    raise ValueError(f"{path}: data.table.path must end in .csv or .parquet")
+    raise ValueError(f"{path}: data.table.path {WRONG_SUFFIX}")
 
 
 def _decode_error(path, encoding: str, err: UnicodeDecodeError) -> str:
     """Where the first byte that is not `encoding` sits: line (1-based) and column."""
     bad_lines = []
-    with open(path, "rb") as stream:
+    with open_bytes(path) as stream:
         for number, line in enumerate(stream, start=1):
             try:
                 line.decode(encoding)
