@@ -64,7 +64,7 @@ RUN_ONLY_KEYS = {
     "data": ["alexandria"],
     "embeddings": ["threads", "mem_mb", "runtime"],
     "images": ["pages", "scene_workers", "timeout", "retries", "browser"],
-    "train": ["gpus", "threads", "mem_mb", "runtime"],
+    "train": ["gpus", "fits_per_gpu", "threads", "mem_mb", "runtime"],
 }
 
 

@@ -1,7 +1,10 @@
-# Run locally, concurrent fits would all train on the first GPUs CUDA shows: at most one GPU
-# fit at a time unless `--resources gpu=N` says otherwise. Cluster jobs get their own GPUs.
+# Run locally, concurrent fits all train on the first GPUs CUDA shows. A fit uses a fraction of
+# a large GPU (2-11 GiB of 80-140), so up to `train.fits_per_gpu` of them share it; `--resources
+# gpu=N` (N fits' worth of GPUs) overrides that. Cluster jobs get their own GPUs.
 if workflow.local_exec and "gpu" not in workflow.global_resources:
-    workflow.global_resources["gpu"] = max(config["train"]["gpus"], 1)
+    workflow.global_resources["gpu"] = (
+        max(config["train"]["gpus"], 1) * config["train"]["fits_per_gpu"]
+    )
 
 
 localrules:

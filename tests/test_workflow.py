@@ -120,7 +120,7 @@ AFTER_FITS = {
     "all": 1,
 }
 RUN_ONLY_SETTINGS = {
-    "train": {"mem_mb": 9000, "runtime": 99, "threads": 1, "gpus": 1},
+    "train": {"mem_mb": 9000, "runtime": 99, "threads": 1, "gpus": 1, "fits_per_gpu": 2},
     "embeddings": {"threads": 1, "mem_mb": 9000, "runtime": 99},
     "images": {"pages": 1, "scene_workers": 2, "timeout": 30, "retries": 3, "browser": {"executable": "/x/chrome"}},
     "data": {"alexandria": {"base_url": "https://example.org/elsewhere"}},
@@ -177,3 +177,14 @@ def test_delete_all_output_would_remove_every_cif_and_png(tiny_study):
     assert len(pngs) > 50
     assert [f for f in pngs if str(f.relative_to(tiny_study)) not in listed] == []
     assert "results/structures/cif" in listed  # the folder of CIFs, a directory output
+
+
+@pytest.mark.workflow
+def test_fits_per_gpu_lets_that_many_gpu_fits_run_at_once(tiny_study):
+    """Two GPU fits (CPU here: CUDA sees none) with room for both: the second starts before the
+    first ends. With the old limit of one GPU fit at a time it could not. Runs last: it refits."""
+    fits = [f"results/predictions/text/{target}/repeat_0.parquet" for target in ("e_form", "gap")]
+    packed = override(tiny_study, "packed", {"train": {"gpus": 1, "fits_per_gpu": 2, "threads": 1}})
+    out = snakemake(tiny_study, "--cores", "2", "--forcerun", *fits, targets=fits, configfiles=packed)
+    events = re.findall(r"^(?:local)?(rule fit_model:|Finished jobid)", out.stdout + out.stderr, re.M)
+    assert events[:2] == ["rule fit_model:", "rule fit_model:"], events
