@@ -4,10 +4,19 @@ Input block (CGCNN features -> hidden), three interaction layers that each pass 
 gated message along the local edges and along the potential edges (all atom pairs, carrying
 the fixed weighted sum of the three lattice sums), batch norm, residual, ReLU; then mean pooling
 and a linear layer to the 128-d embedding. A regression head on top is used only for training.
+
+Messages are averaged over an atom's incoming edges, not summed as in CGCNN: potential edges
+number n per atom (one per atom of the cell), so a sum grows with n and an untrained network
+then encodes mostly cell size. For an untrained network, `calibrate_norms` sets the batch
+norms' statistics from the study's own structures instead of leaving them at mean 0, variance 1.
+Measured on 1,000 mp_dev crystals (benchmarks/embedding_benchmark.py, ridge probe MAE/MAD):
+summed messages, initial norms: Eform 0.81, Gap 0.91 (log(sites) alone: 0.82, 0.85); mean over
+potential edges only: 0.68, 0.84; mean over both edge kinds: 0.59, 0.76.
 """
 
 import dataclasses
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -50,7 +59,9 @@ class MultiquadricExpansion(GaussianExpansion):
 
 
 class GatedConv(nn.Module):
-    """CGCNN message sigmoid(W_g z) * softplus(W_c z), z = [x_i, x_j, e_ij], summed, batch-normed.
+    """CGCNN message sigmoid(W_g z) * softplus(W_c z), z = [x_i, x_j, e_ij], averaged over each
+    atom's incoming edges; the layer applies `norm` to the result (so that `calibrate_norms`
+    can see what the norm is given).
 
     W z is split as W_i x_i + W_j x_j + W_e e_ij: the node terms are computed once per atom and
     gathered, so the per-edge cost is a product with the 64-bin edge expansion, not with 3 x 256
@@ -70,7 +81,8 @@ class GatedConv(nn.Module):
         gate, core = (gathered + self.edges(edge_attr)).chunk(2, dim=-1)
         messages = torch.sigmoid(gate) * F.softplus(core)
         summed = torch.zeros_like(x).index_add_(0, target, messages)
-        return self.norm(summed)
+        counts = torch.bincount(target, minlength=len(x)).clamp(min=1)  # an atom may have none
+        return summed / counts[:, None].to(summed.dtype)
 
 
 class InteractionLayer(nn.Module):
@@ -87,7 +99,13 @@ class InteractionLayer(nn.Module):
         )
 
     def forward(self, x, local_index, local_attr, pot_index, pot_attr):
-        update = self.local(x, local_index, local_attr) + self.potential(x, pot_index, pot_attr)
+        local = self.local(x, local_index, local_attr)
+        potential = self.potential(x, pot_index, pot_attr)
+        return self.update(x, local, potential, pot_index, pot_attr)
+
+    def update(self, x, local, potential, pot_index, pot_attr):
+        """The layer's output from the two convolutions' aggregated (not yet normed) messages."""
+        update = self.local.norm(local) + self.potential.norm(potential)
         if self.transformer is not None:
             update = update + self.transformer(x, pot_index, pot_attr)
         return F.relu(x + update)
@@ -112,13 +130,59 @@ class PotNet(nn.Module):
         self.to_embedding = nn.Linear(hidden, EMBEDDING_DIM)
         self.head = nn.Sequential(nn.SiLU(), nn.Linear(EMBEDDING_DIM, n_outputs)) if n_outputs else None
 
-    def embed(self, batch):
-        x = self.atom_embedding(batch.x)
+    def edges(self, batch):
+        """(local_index, local_attr, pot_index, pot_attr): what every interaction layer reads."""
         local_attr = self.distance_expansion(batch.edge_distance)
         pot_attr = self.potential_expansion(batch.pot_value @ self.potential_weights)
+        return batch.edge_index, local_attr, batch.pot_index, pot_attr
+
+    def embed(self, batch):
+        x = self.atom_embedding(batch.x)
+        edges = self.edges(batch)
         for layer in self.layers:
-            x = layer(x, batch.edge_index, local_attr, batch.pot_index, pot_attr)
+            x = layer(x, *edges)
+        return self.readout(x, batch)
+
+    def readout(self, x, batch):
+        """The structure embeddings of a batch from its atoms' final features."""
         return self.to_embedding(global_mean_pool(x, batch.batch))
 
     def forward(self, batch):
         return self.head(self.embed(batch))
+
+
+@torch.no_grad()
+def calibrate_norms(model, batches):
+    """Set every batch norm's statistics to the mean and variance of its input over all atoms of
+    `batches`, layer by layer with the earlier layers already calibrated (in eval mode), and
+    return the embeddings of `batches` (as `embed` now gives them, at no second pass).
+
+    So an untrained network standardises its own features on the study's structures, instead of
+    passing them through at the initial mean 0 / variance 1. They are the whole set's statistics
+    (in float64), not an average of per-batch ones as a train-mode pass with momentum=None gives,
+    so they do not depend on how the structures are batched; nothing here is random."""
+    model.eval()
+    if not batches:  # no structure could become a graph: nothing to embed either
+        return np.empty((0, EMBEDDING_DIM), dtype=np.float32)
+    states = [model.atom_embedding(batch.x) for batch in batches]
+    for layer in model.layers:
+        local, potential = [], []
+        for x, batch in zip(states, batches):
+            local_index, local_attr, pot_index, pot_attr = model.edges(batch)
+            local.append(layer.local(x, local_index, local_attr))
+            potential.append(layer.potential(x, pot_index, pot_attr))
+        _set_statistics(layer.local.norm, torch.cat(local))
+        _set_statistics(layer.potential.norm, torch.cat(potential))
+        states = [
+            layer.update(x, l, p, *model.edges(batch)[2:])
+            for x, l, p, batch in zip(states, local, potential, batches)
+        ]
+    return np.concatenate([model.readout(x, batch).numpy() for x, batch in zip(states, batches)])
+
+
+def _set_statistics(norm, values):
+    """running_mean/var of `norm` := the population mean and variance of `values` (rows)."""
+    values = values.numpy().astype(np.float64)
+    mean = values.mean(axis=0)
+    norm.running_mean.copy_(torch.from_numpy(mean))
+    norm.running_var.copy_(torch.from_numpy(((values - mean) ** 2).mean(axis=0)))
