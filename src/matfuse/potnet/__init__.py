@@ -1,5 +1,5 @@
 """Structure embeddings: our PotNet (periodic potential sums, PyG) and pretrained CHGNet features."""
 
-from matfuse.potnet.embed import DESCRIPTIONS, METHODS, EmbeddingSettings, potnet_embeddings
+from matfuse.potnet.embed import DESCRIPTIONS, METHODS, EmbeddingSettings, embed_structures, potnet_embeddings
 
-__all__ = ["DESCRIPTIONS", "METHODS", "EmbeddingSettings", "potnet_embeddings"]
+__all__ = ["DESCRIPTIONS", "METHODS", "EmbeddingSettings", "embed_structures", "potnet_embeddings"]

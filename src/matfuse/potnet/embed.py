@@ -1,6 +1,7 @@
 """The structure modality: one 128-d embedding per material, by one of three methods.
 
-- `random`:  a frozen, seeded, untrained PotNet (what the paper most likely used);
+- `random`:  a frozen, seeded, untrained PotNet (what the paper most likely used), its batch
+             norms calibrated on the study's structures;
 - `trained`: PotNet fitted to the train split's targets (test split never read);
 - `chgnet`:  pretrained CHGNet features (Materials Project relaxations; another data source).
 """
@@ -16,7 +17,7 @@ from torch_geometric.data import Batch
 from matfuse.potnet.chgnet_features import DESCRIPTION as CHGNET_DESCRIPTION
 from matfuse.potnet.chgnet_features import chgnet_embeddings
 from matfuse.potnet.graph import GraphSettings, build_graphs
-from matfuse.potnet.model import EMBEDDING_DIM, ModelSettings, PotNet
+from matfuse.potnet.model import EMBEDDING_DIM, ModelSettings, PotNet, calibrate_norms
 from matfuse.potnet.train import TrainingSettings, fit_potnet
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 METHODS = ("random", "trained", "chgnet")
 EMBEDDING_COLUMNS = [f"emb_{i:03d}" for i in range(EMBEDDING_DIM)]
 DESCRIPTIONS = {
-    "random": "potnet-random (frozen untrained PotNet, seeded; as in the paper)",
+    "random": "potnet-random (frozen untrained PotNet, seeded, norms calibrated on the study's structures)",
     "trained": "potnet-trained (PotNet fitted on the train split's targets only)",
     "chgnet": CHGNET_DESCRIPTION,
 }
@@ -51,30 +52,86 @@ class EmbeddingSettings:
         )
 
 
-def potnet_embeddings(cifs, method, settings=EmbeddingSettings(), seed=0, split=None, targets=None, threads=1):
+def potnet_embeddings(
+    cifs, method, settings=EmbeddingSettings(), seed=0, split=None, targets=None, threads=1, state_path=None
+):
     """The modality table `mat_id, ok, reason, emb_000..emb_127` for the CIF manifest `cifs`.
 
     `cifs` has `mat_id, ok, reason, cif` (cif: a path). `split` (`mat_id, split`) and `targets`
     (`mat_id` + target columns) are needed by `trained` only, which reads train rows alone.
-    Materials that fail keep a row with ok=False and the reason. The method's description is in
-    `table.attrs["embedding"]` (pandas keeps attrs through Parquet)."""
+    `random` calibrates its batch norms on exactly these structures (`calibrate_norms`), so its
+    embeddings depend on the study's set of structures. With `state_path`, the model (weights and
+    norm statistics) is saved there for `embed_structures`. Materials that fail keep a row with
+    ok=False and the reason. The method's description is in `table.attrs["embedding"]` (pandas
+    keeps attrs through Parquet)."""
     if method not in METHODS:
         raise ValueError(f"unknown embedding method {method!r}; choose one of {METHODS}")
     if method == "trained" and (split is None or targets is None):
         raise ValueError("embedding method 'trained' needs the split and the targets")
     torch.set_num_threads(threads)
+    model = None
+
+    def vectors_of(ids, paths):
+        nonlocal model
+        if method == "chgnet":
+            return chgnet_embeddings(paths)
+        built, graphs = _graphs(paths, settings, threads)
+        if method == "trained":
+            built_ids = [m for m, (g, _) in zip(ids, built) if g is not None]
+            model = fit_potnet(dict(zip(built_ids, graphs)), split, targets, settings.model, settings.training, seed)
+            return _potnet_vectors(built, embed_graphs(model, graphs))
+        torch.manual_seed(seed)
+        model = PotNet(settings.model)
+        return _potnet_vectors(built, calibrate_norms(model, _batches(graphs)))
+
+    table = _modality_table(cifs, method, vectors_of)
+    if state_path is not None:
+        state = {"method": method, "state_dict": None if model is None else model.state_dict()}
+        torch.save(state, state_path)
+    return table
+
+
+def embed_structures(cifs, settings, state_path, threads=1):
+    """The modality table of the manifest `cifs` from a model saved by `potnet_embeddings`.
+
+    The same weights and norm statistics, so a material of the study gets exactly its row of the
+    study's table, and a new one is embedded as if it had been in the study (nothing is refitted
+    or recalibrated). `settings` must be the study's: a model section that does not match the
+    saved weights is refused by the strict load; the graph section is taken as given."""
+    state = torch.load(state_path, weights_only=True)
+    method = state["method"]
+    torch.set_num_threads(threads)
+
+    def vectors_of(ids, paths):
+        if method == "chgnet":
+            return chgnet_embeddings(paths)
+        model = PotNet(settings.model, n_outputs=_outputs(state["state_dict"]))
+        try:
+            model.load_state_dict(state["state_dict"])
+        except RuntimeError as error:
+            raise ValueError(f"{state_path}: the saved PotNet does not match embeddings.model: {error}") from error
+        built, graphs = _graphs(paths, settings, threads)
+        return _potnet_vectors(built, embed_graphs(model, graphs))
+
+    return _modality_table(cifs, method, vectors_of)
+
+
+def _outputs(state_dict):
+    """Targets of a saved trained model's regression head (0: none, as in `random`)."""
+    head = state_dict.get("head.1.weight")
+    return 0 if head is None else head.shape[0]
+
+
+def _modality_table(cifs, method, vectors_of):
+    """Rows for every material of `cifs`; `vectors_of(ids, paths)` of the usable ones gives a
+    (vector, "") or (None, reason) for each."""
     ids = cifs["mat_id"].astype(str).tolist()
     usable = cifs["ok"].astype(bool).to_numpy()
     reasons = [("" if ok else f"no CIF: {reason}") for ok, reason in zip(usable, cifs["reason"])]
     vectors = np.full((len(ids), EMBEDDING_DIM), np.nan, dtype=np.float32)
     rows = np.flatnonzero(usable)
     paths = cifs["cif"].astype(str).to_numpy()[rows].tolist()
-    if method == "chgnet":
-        results = chgnet_embeddings(paths)
-    else:
-        results = _potnet_vectors(
-            [ids[r] for r in rows], paths, method, settings, seed, split, targets, threads
-        )
+    results = vectors_of([ids[r] for r in rows], paths)
     for row, (vector, reason) in zip(rows, results):
         if vector is None:
             reasons[row] = reason
@@ -96,27 +153,26 @@ def potnet_embeddings(cifs, method, settings=EmbeddingSettings(), seed=0, split=
     return table
 
 
-def _potnet_vectors(ids, paths, method, settings, seed, split, targets, threads):
-    """(vector, "") or (None, reason) per path, from a seeded random or a trained PotNet."""
+def _graphs(paths, settings, threads):
+    """(graph_or_reason per path, the PyG Data of those built, in order)."""
     built = build_graphs(paths, settings.graph, processes=threads)
     log.info("graphs: %d of %d built", sum(g is not None for g, _ in built), len(built))
-    graphs = {m: g.to_data() for m, (g, _) in zip(ids, built) if g is not None}
-    if method == "trained":
-        model = fit_potnet(graphs, split, targets, settings.model, settings.training, seed)
-    else:
-        torch.manual_seed(seed)
-        model = PotNet(settings.model).eval()
-    embedded = embed_graphs(model, [graphs[m] for m in ids if m in graphs])
+    return built, [g.to_data() for g, _ in built if g is not None]
+
+
+def _potnet_vectors(built, embedded):
+    """(vector, "") or (None, reason) per `built` entry, in order; `embedded`: one row per graph."""
     vectors = iter(embedded)
     return [(next(vectors), "") if g is not None else (None, reason) for g, reason in built]
+
+
+def _batches(graphs, batch_size=64):
+    return [Batch.from_data_list(graphs[i : i + batch_size]) for i in range(0, len(graphs), batch_size)]
 
 
 @torch.no_grad()
 def embed_graphs(model, graphs, batch_size=64):
     """(len(graphs), 128) embeddings in eval mode; each graph's own, whatever its batch-mates."""
     model.eval()
-    out = [
-        model.embed(Batch.from_data_list(graphs[i : i + batch_size])).numpy()
-        for i in range(0, len(graphs), batch_size)
-    ]
+    out = [model.embed(batch).numpy() for batch in _batches(graphs, batch_size)]
     return np.concatenate(out) if out else np.empty((0, EMBEDDING_DIM), dtype=np.float32)
