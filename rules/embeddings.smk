@@ -1,9 +1,12 @@
 rule potnet_embeddings:
-    """The structure modality: a 128-d embedding per material (PotNet random/trained, or CHGNet)."""
+    """The structure modality: a 128-d embedding per material (PotNet random/trained, or CHGNet),
+    and the model that made it (weights and norm statistics), to embed new structures alike.
+    """
     input:
         unpack(potnet_inputs),
     output:
-        "results/modalities/potnet_{method}.parquet",
+        table="results/modalities/potnet_{method}.parquet",
+        state="results/modalities/potnet_{method}.pt",
     log:
         "logs/modalities/potnet_{method}.log",
     benchmark:
