@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 import yaml
 from pymatgen.core import Structure
+from scipy.stats import spearmanr
 
-from matfuse.potnet import EmbeddingSettings, potnet_embeddings
+from matfuse.potnet import EmbeddingSettings, embed_structures, potnet_embeddings
 from matfuse.potnet.embed import EMBEDDING_COLUMNS
 from matfuse.potnet.model import ModelSettings
 from matfuse.potnet.train import TrainingSettings
@@ -55,11 +56,14 @@ def variant_manifest(potnet_alexandria_cifs, tmp_path_factory):
 
 
 @pytest.mark.parametrize("transformer", [False, True])
-def test_random_embedding_ignores_cell_choice_order_and_origin(variant_manifest, transformer):
+def test_random_embedding_ignores_cell_choice_order_and_origin(variant_manifest, potnet_alexandria_cifs, transformer):
+    """In a study of 16 other real structures too (the norms are calibrated on the study's set:
+    on four copies of one structure alone, some features would have no spread to scale by)."""
     settings = EmbeddingSettings(model=ModelSettings(hidden=32, transformer=transformer))
-    table = potnet_embeddings(variant_manifest, "random", settings, seed=3)
+    study = pd.concat([variant_manifest, _manifest(potnet_alexandria_cifs[:16])], ignore_index=True)
+    table = potnet_embeddings(study, "random", settings, seed=3)
     assert table["ok"].all()
-    vectors = _vectors(table)
+    vectors = _vectors(table)[: len(variant_manifest)]
     assert np.isfinite(vectors).all() and np.abs(vectors).max() > 0
     for row in range(1, len(vectors)):
         np.testing.assert_allclose(vectors[row], vectors[0], rtol=1e-4, atol=1e-4 * np.abs(vectors[0]).max())
@@ -74,6 +78,40 @@ def test_random_embedding_is_fixed_by_the_seed(potnet_alexandria_cifs):
     assert not np.allclose(_vectors(first), _vectors(other))
     assert first.attrs["embedding"].startswith("potnet-random")
     assert list(first.columns[:3]) == ["mat_id", "ok", "reason"] and len(first.columns) == 3 + 128
+
+
+def test_saved_state_embeds_study_materials_exactly_as_the_study(potnet_alexandria_cifs, tmp_path):
+    """A subset of the study (in another order, with a new structure) embedded with the saved
+    state gets exactly the study's rows; a recalibration on the subset would not."""
+    study = _manifest(potnet_alexandria_cifs[:16])
+    state = tmp_path / "potnet_random.pt"
+    table = potnet_embeddings(study, "random", SMALL, seed=4, state_path=state)
+    subset = study.iloc[[11, 2, 7, 0]].reset_index(drop=True)
+    new = pd.concat([subset, _manifest(potnet_alexandria_cifs[20:21])], ignore_index=True)
+    again = embed_structures(new, SMALL, state, threads=2)
+    assert again["ok"].all() and again.attrs["embedding"] == table.attrs["embedding"]
+    expected = table.set_index("mat_id").loc[subset["mat_id"], EMBEDDING_COLUMNS].to_numpy()
+    np.testing.assert_array_equal(_vectors(again)[: len(subset)], expected)
+    recalibrated = potnet_embeddings(subset, "random", SMALL, seed=4)
+    assert not np.allclose(_vectors(recalibrated), expected)
+
+
+def test_random_embedding_does_not_grow_with_the_cell(potnet_alexandria_cifs):
+    """On the 44 real structures (3-72 sites) the norm does not rise with the number of sites
+    (summed messages with uncalibrated norms: Spearman +0.76; now about -0.5, as mean pooling
+    over more, more varied atoms averages more out)."""
+    table = potnet_embeddings(_manifest(potnet_alexandria_cifs), "random", SMALL, seed=1, threads=2)
+    sites = np.array([len(Structure.from_file(p)) for p in potnet_alexandria_cifs])
+    rho = spearmanr(np.linalg.norm(_vectors(table), axis=1), np.log(sites))[0]
+    assert rho < 0.25
+
+
+def test_a_state_that_does_not_match_the_settings_is_refused(potnet_alexandria_cifs, tmp_path):
+    study = _manifest(potnet_alexandria_cifs[:4])
+    state = tmp_path / "potnet_random.pt"
+    potnet_embeddings(study, "random", SMALL, seed=4, state_path=state)
+    with pytest.raises(ValueError, match="does not match embeddings.model"):
+        embed_structures(study, EmbeddingSettings(model=ModelSettings(hidden=48)), state)
 
 
 def test_one_broken_structure_does_not_stop_the_others(potnet_alexandria_cifs, tmp_path):
@@ -109,13 +147,18 @@ def labelled(potnet_sample_entries, tmp_path_factory):
     return manifest, targets, split
 
 
-def test_trained_mode_never_reads_a_test_target(labelled):
+def test_trained_mode_never_reads_a_test_target(labelled, tmp_path):
     """Poisoned or missing test-split targets leave the embeddings bit for bit unchanged
-    (training with 2 threads is deterministic too, or this would fail)."""
+    (training with 2 threads is deterministic too, or this would fail); the saved model
+    embeds the materials again to the same rows."""
     manifest, targets, split = labelled
     test = targets["mat_id"].isin(split.loc[split["split"] == "test", "mat_id"])
-    clean = potnet_embeddings(manifest, "trained", SMALL, seed=5, split=split, targets=targets, threads=2)
+    state = tmp_path / "potnet_trained.pt"
+    clean = potnet_embeddings(
+        manifest, "trained", SMALL, seed=5, split=split, targets=targets, threads=2, state_path=state
+    )
     assert clean["ok"].all() and clean.attrs["embedding"].startswith("potnet-trained")
+    np.testing.assert_array_equal(_vectors(embed_structures(manifest, SMALL, state, threads=2)), _vectors(clean))
     for poison in (np.nan, 1e30, -1e30):
         poisoned = targets.copy()
         poisoned.loc[test, ["e_form", "volume_per_atom"]] = poison
