@@ -7,6 +7,7 @@ process, and the sample depends on the seed and the streams' order, never on the
 """
 
 import logging
+import pickle
 import random
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -91,7 +92,11 @@ def _subsample(items: list[T], size: int, rng: np.random.Generator) -> list[T]:
 
 
 def _reservoir_of(read: Callable[[S], Iterable[T]], source: S, k: int, seed: int):
-    return reservoir_sample(read(source), k, seed)
+    """One stream's reservoir, its items pickled: they cross to the parent process anyway, and
+    wait there for the merge in a seventh of the memory (an Alexandria entry: 35 KB as dicts,
+    5 KB pickled) without scattering k entries of every file over its heap."""
+    reservoir, n_items = reservoir_sample(read(source), k, seed)
+    return [pickle.dumps(item, pickle.HIGHEST_PROTOCOL) for item in reservoir], n_items
 
 
 def sample_streams(
@@ -108,10 +113,12 @@ def sample_streams(
     workers = min(processes, len(jobs))
     if workers <= 1:
         results = (_reservoir_of(*job) for job in jobs)
-        return merge_reservoirs(_logged(results, sources), k, seed)
-    with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
-        results = _in_order(pool, _reservoir_of, jobs, ahead=2 * workers)
-        return merge_reservoirs(_logged(results, sources), k, seed)
+        kept, n_items = merge_reservoirs(_logged(results, sources), k, seed)
+    else:
+        with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+            results = _in_order(pool, _reservoir_of, jobs, ahead=2 * workers)
+            kept, n_items = merge_reservoirs(_logged(results, sources), k, seed)
+    return [pickle.loads(item) for item in kept], n_items
 
 
 def _in_order(pool: Executor, function: Callable, jobs: Sequence[tuple], ahead: int) -> Iterator:
