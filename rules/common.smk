@@ -61,7 +61,7 @@ if len(REPEATS) > 1 and config["embeddings"]["method"] == "trained":
 # them out of params, so changing one reruns nothing: threads:, resources: and input paths
 # carry them (the browser program is read from config by the render script).
 RUN_ONLY_KEYS = {
-    "data": ["alexandria"],
+    "data": ["alexandria", "threads"],
     "embeddings": ["threads", "mem_mb", "runtime"],
     "images": ["pages", "scene_workers", "timeout", "retries", "browser"],
     "train": ["gpus", "fits_per_gpu", "threads", "mem_mb", "runtime"],
