@@ -255,6 +255,34 @@ def backbones_for(combo):
     ]
 
 
+def featurisation(wildcards):
+    """What a model's features were built with, for its matfuse_model.json: the config the
+    modality rules ran with, and only for the modalities the combination uses."""
+    modalities = wildcards.combo.split("+")
+    settings = {"target": config["targets"][wildcards.target]}
+    if "image" in modalities:
+        # what shapes and validates the pictures (the render rules' params, less sharding)
+        settings["images"] = result_settings(
+            "images", keys=["size", "camera", "min_foreground"]
+        )
+    if "tabular" in modalities:
+        settings["embeddings"] = {
+            "method": config["embeddings"]["method"],
+            **result_settings("embeddings", keys=["graph", "model", "trained"]),
+        }
+    return settings
+
+
+def embedding_weights(wildcards):
+    """The fitted PotNet a `trained` combination's model directory carries, else nothing."""
+    if (
+        "tabular" in wildcards.combo.split("+")
+        and config["embeddings"]["method"] == "trained"
+    ):
+        return rules.potnet_trained_embeddings.output.weights.format(method="trained")
+    return []
+
+
 def fit_path(kind, combo="{combo}"):
     """Where one fit's (model's or baseline's) files go: a pattern over {target} and {repeat}."""
     return {
