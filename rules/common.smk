@@ -349,3 +349,22 @@ REPORT_OUTPUTS = [
     "results/report/config.yaml",
     "results/report/run.html",
 ]
+
+
+def predict_inputs(wildcards):
+    """The model directory (fitted first if the study has not) and the structures to predict."""
+    settings = config.get("predict", {})
+    if not settings.get("model"):
+        raise WorkflowError(
+            "predict_structures needs predict.model: a model directory, "
+            "results/models/<combo>/<target>/repeat_<r>"
+        )
+    cifs = sorted(
+        path for pattern in settings.get("cifs", []) for path in glob.glob(pattern)
+    )
+    if bool(cifs) == bool(settings.get("table")):
+        raise WorkflowError(
+            "predict_structures needs predict.cifs (files or globs that match) or "
+            "predict.table, one of them"
+        )
+    return {"model": settings["model"], "structures": cifs or [settings["table"]]}
