@@ -88,16 +88,18 @@ def test_predictions_of_the_test_cifs_are_the_fits_and_bad_structures_are_listed
         )
         + "\n"
     )
-    paths = [garbage, *map(cifs.get, fitted["mat_id"]), tmp_path / "absent.cif", flat]
+    given = list(fitted["mat_id"])[::-1]  # any order: predictions are made in mat_id order
+    paths = [garbage, *map(cifs.get, given), tmp_path / "absent.cif", flat]
     out = tmp_path / "predictions.csv"
     predict_structures(directory / "model", out, cifs=paths)
     # round_trip: pandas' default float parser can be off by one bit
     written = pd.read_csv(out, keep_default_na=False, na_values={"prediction": [""]}, float_precision="round_trip")
     assert list(written.columns) == ["id", "prediction", "status", "reason"]
-    assert list(written["id"]) == ["garbage", *fitted["mat_id"], "absent", "flat"]
-    ok = written[written["status"] == "ok"]
-    assert list(ok["id"]) == list(fitted["mat_id"])
-    assert np.array_equal(ok["prediction"].to_numpy(), fitted["y_pred"].to_numpy().astype(float))
+    assert list(written["id"]) == ["garbage", *given, "absent", "flat"]
+    ok = written[written["status"] == "ok"].set_index("id")
+    assert sorted(ok.index) == sorted(fitted["mat_id"])
+    paired = ok.loc[fitted["mat_id"], "prediction"].to_numpy()
+    assert np.array_equal(paired, fitted["y_pred"].to_numpy().astype(float))
     failed = written[written["status"] == "failed"].set_index("id")
     assert failed["prediction"].isna().all()
     assert "unparsable CIF" in failed.loc["garbage", "reason"]

@@ -209,10 +209,11 @@ def _predict(spec, model_dir, aligned, threads):
     import torch
     from autogluon.multimodal import MultiModalPredictor
 
-    from matfuse.train import feature_frame, predict_rows
+    from matfuse.train import feature_frame, in_prediction_order, predict_rows
 
     torch.set_num_threads(threads)
     predictor = MultiModalPredictor.load(str(model_dir))
+    aligned = in_prediction_order(aligned)
     y_pred = predict_rows(predictor, feature_frame(aligned, dict(spec["columns"])))
     return dict(zip(aligned["mat_id"], map(float, y_pred)))
 

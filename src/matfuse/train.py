@@ -182,6 +182,13 @@ def model_inputs(table, modalities, target, backbones):
     return column_types
 
 
+def in_prediction_order(table):
+    """The rows to predict in mat_id order. AutoMM predicts a batch at once, and a row's result
+    moved by a float32 ulp with its place in the batch (tabular models): in a fixed order,
+    `matfuse predict` gives the study's test predictions again however the structures are given."""
+    return table.sort_values("mat_id", kind="stable").reset_index(drop=True)
+
+
 def feature_frame(table, column_types):
     """What the predictor is given: the feature columns, in the order it was fitted on (the
     test rows here, new structures in `matfuse predict`)."""
@@ -239,6 +246,7 @@ def fit_model(
     column_types = model_inputs(table, modalities, target, backbones)
     features = list(column_types)
     train, test = split_rows(table)
+    test = in_prediction_order(test)
     num_gpus = available_gpus(settings["gpus"])
     hp = hyperparameters(settings, {m: backbones[m][0] for m in modalities if m in backbones}, threads, num_gpus)
     check_hyperparameters(hp, settings["presets"])
