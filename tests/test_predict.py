@@ -134,3 +134,23 @@ def test_a_trained_embedding_travels_with_the_model(tmp_path):
     (tmp_path / MODEL_SPEC).write_text(json.dumps(spec))
     with pytest.raises(ValueError, match="embedding weights potnet_trained.pt are missing"):
         read_model_spec(tmp_path)
+
+
+def test_a_table_of_the_table_sources_shape_is_predicted_row_by_row(text_model, tmp_path):
+    """CIF text or a CIF path per row, as the `table` source reads them; bad rows keep their reason."""
+    directory, cifs = text_model
+    good, other = cifs.index[:2]
+    table = pd.DataFrame(
+        {
+            "id": [good, "no-structure", other, ""],
+            "cif": [open(cifs[good]).read(), "", str(cifs[other]), open(cifs[good]).read()],
+        }
+    )
+    table.to_csv(tmp_path / "new.csv", index=False)
+    out = tmp_path / "predictions.csv"
+    result = predict_structures(directory / "model", out, table=tmp_path / "new.csv")
+    assert list(result["status"]) == ["ok", "failed", "ok", "failed"]
+    assert np.isfinite(result["prediction"].iloc[[0, 2]]).all()
+    assert "no structure" in result["reason"].iloc[1]
+    assert "empty 'id'" in result["reason"].iloc[3] and "entry 3 of" in result["id"].iloc[3]
+    assert pd.read_csv(out)["status"].tolist() == list(result["status"])

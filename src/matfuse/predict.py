@@ -46,7 +46,6 @@ log = logging.getLogger(__name__)
 
 # an atom-site type symbol's element (`Fe` of `Fe2+`)
 ELEMENT = re.compile(r"[A-Z][a-z]?")
-OUTPUT_COLUMNS = ["id", "prediction", "status", "reason"]
 # the `table` source's defaults (config data.table)
 TABLE_DEFAULTS = {"id_column": "id", "structure_column": "cif", "encoding": "utf-8"}
 
@@ -163,8 +162,9 @@ def modality_tables(spec, model_dir, materials, manifest, work_dir, threads, ima
     return tables
 
 
-def predict_structures(model_dir, out, cifs=(), table=None, table_settings=None, threads=None, work_dir=None,
-                       images_run=None):
+def predict_structures(
+    model_dir, out, cifs=(), table=None, table_settings=None, threads=None, work_dir=None, images_run=None
+):
     """Predict each structure of `cifs` (paths) or `table` with the model; write `out` (CSV).
 
     Returns the output table. `images_run`: the browser settings (config `images`, run-only
