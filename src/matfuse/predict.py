@@ -187,7 +187,7 @@ def predict_structures(
         tables = modality_tables(spec, model_dir, materials, manifest, work_dir, threads, images_run)
         aligned, excluded = join_modalities(materials[["mat_id"]], manifest, tables)
         reasons.update(zip(excluded["mat_id"], excluded["reason"]))
-        predicted = _predict(spec, model_dir, aligned, threads)
+        predicted = _predict(spec, model_dir, aligned)
     result = pd.DataFrame({"id": order})
     result["prediction"] = result["id"].map(predicted)
     result["status"] = ["ok" if i in predicted else "failed" for i in order]
@@ -202,8 +202,9 @@ def predict_structures(
     return result
 
 
-def _predict(spec, model_dir, aligned, threads):
-    """{mat_id: prediction} of the aligned rows, with the fit's thread count (CPU sums follow it)."""
+def _predict(spec, model_dir, aligned):
+    """{mat_id: prediction} of the aligned rows, on as many threads as the fit (CPU sums follow
+    the thread count), whatever `--threads` gives the featurisers."""
     if aligned.empty:
         return {}
     import torch
@@ -211,7 +212,7 @@ def _predict(spec, model_dir, aligned, threads):
 
     from matfuse.train import feature_frame, in_prediction_order, predict_rows
 
-    torch.set_num_threads(threads)
+    torch.set_num_threads(spec["fit_threads"])
     predictor = MultiModalPredictor.load(str(model_dir))
     aligned = in_prediction_order(aligned)
     y_pred = predict_rows(predictor, feature_frame(aligned, dict(spec["columns"])))
@@ -233,7 +234,7 @@ def main(argv=None):
                          help="the table's structure column (CIF text or a CIF path)")
     predict.add_argument("--encoding", default=TABLE_DEFAULTS["encoding"], help="a CSV table's encoding")
     predict.add_argument("--out", required=True, type=Path, help="the predictions CSV to write")
-    predict.add_argument("--threads", type=int, help="CPU threads (default: the fit's)")
+    predict.add_argument("--threads", type=int, help="CPU threads of the renders and embeddings (default: the fit's)")
     predict.add_argument("--browser", help="Chromium executable for models with images (default: auto)")
     predict.add_argument("--work-dir", type=Path, help="keep the CIFs and renders made here")
     args = parser.parse_args(argv)
