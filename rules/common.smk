@@ -266,9 +266,12 @@ def featurisation(wildcards):
             "images", keys=["size", "camera", "min_foreground"]
         )
     if "tabular" in modalities:
+        method = config["embeddings"]["method"]
+        # what the method reads: CHGNet none of PotNet's settings, `random` no training ones
+        keys = {"random": ["graph", "model"], "trained": ["graph", "model", "trained"]}
         settings["embeddings"] = {
-            "method": config["embeddings"]["method"],
-            **result_settings("embeddings", keys=["graph", "model", "trained"]),
+            "method": method,
+            **result_settings("embeddings", keys=keys.get(method, [])),
         }
     return settings
 
