@@ -9,7 +9,7 @@ rule potnet_embeddings:
     benchmark:
         "results/benchmarks/potnet_embeddings_{method}.tsv"
     wildcard_constraints:
-        method="random|trained|chgnet",
+        method="random|chgnet",
     conda:
         "../envs/potnet.yaml"
     threads: config["embeddings"]["threads"]
@@ -21,3 +21,12 @@ rule potnet_embeddings:
         seed=config["seed"],
     script:
         "../workflow/scripts/potnet_embeddings.py"
+
+
+use rule potnet_embeddings as potnet_trained_embeddings with:
+    output:
+        table="results/modalities/potnet_{method}.parquet",
+        # the fitted PotNet, which `matfuse predict` embeds new structures with
+        weights="results/modalities/potnet_{method}.pt",
+    wildcard_constraints:
+        method="trained",

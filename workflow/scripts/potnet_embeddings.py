@@ -16,5 +16,6 @@ with log_to(snakemake.log[0]):
         split=read_split(snakemake.input.split, repeat=0) if trained else None,
         targets=pd.read_parquet(snakemake.input.targets) if trained else None,
         threads=snakemake.threads,
+        save_weights=snakemake.output.weights if trained else None,
     )
     table.to_parquet(snakemake.output[0], index=False)

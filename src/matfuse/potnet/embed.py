@@ -51,17 +51,22 @@ class EmbeddingSettings:
         )
 
 
-def potnet_embeddings(cifs, method, settings=EmbeddingSettings(), seed=0, split=None, targets=None, threads=1):
+def potnet_embeddings(
+    cifs, method, settings=EmbeddingSettings(), seed=0, split=None, targets=None, threads=1,
+    weights=None, save_weights=None,
+):
     """The modality table `mat_id, ok, reason, emb_000..emb_127` for the CIF manifest `cifs`.
 
     `cifs` has `mat_id, ok, reason, cif` (cif: a path). `split` (`mat_id, split`) and `targets`
-    (`mat_id` + target columns) are needed by `trained` only, which reads train rows alone.
-    Materials that fail keep a row with ok=False and the reason. The method's description is in
-    `table.attrs["embedding"]` (pandas keeps attrs through Parquet)."""
+    (`mat_id` + target columns) are needed by `trained` only, which reads train rows alone;
+    given the `weights` a `trained` fit saved (`save_weights`), it embeds with those instead, as
+    `matfuse predict` does for new structures. Materials that fail keep a row with ok=False and
+    the reason. The method's description is in `table.attrs["embedding"]` (pandas keeps attrs
+    through Parquet)."""
     if method not in METHODS:
         raise ValueError(f"unknown embedding method {method!r}; choose one of {METHODS}")
-    if method == "trained" and (split is None or targets is None):
-        raise ValueError("embedding method 'trained' needs the split and the targets")
+    if method == "trained" and weights is None and (split is None or targets is None):
+        raise ValueError("embedding method 'trained' needs the split and the targets, or saved weights")
     torch.set_num_threads(threads)
     ids = cifs["mat_id"].astype(str).tolist()
     usable = cifs["ok"].astype(bool).to_numpy()
@@ -73,7 +78,7 @@ def potnet_embeddings(cifs, method, settings=EmbeddingSettings(), seed=0, split=
         results = chgnet_embeddings(paths)
     else:
         results = _potnet_vectors(
-            [ids[r] for r in rows], paths, method, settings, seed, split, targets, threads
+            [ids[r] for r in rows], paths, method, settings, seed, split, targets, threads, weights, save_weights
         )
     for row, (vector, reason) in zip(rows, results):
         if vector is None:
@@ -96,27 +101,52 @@ def potnet_embeddings(cifs, method, settings=EmbeddingSettings(), seed=0, split=
     return table
 
 
-def _potnet_vectors(ids, paths, method, settings, seed, split, targets, threads):
+def _potnet_vectors(ids, paths, method, settings, seed, split, targets, threads, weights, save_weights):
     """(vector, "") or (None, reason) per path, from a seeded random or a trained PotNet."""
     built = build_graphs(paths, settings.graph, processes=threads)
     log.info("graphs: %d of %d built", sum(g is not None for g, _ in built), len(built))
     graphs = {m: g.to_data() for m, (g, _) in zip(ids, built) if g is not None}
-    if method == "trained":
+    if method == "trained" and weights is not None:
+        model = load_potnet(weights, settings.model)
+    elif method == "trained":
         model = fit_potnet(graphs, split, targets, settings.model, settings.training, seed)
     else:
         torch.manual_seed(seed)
         model = PotNet(settings.model).eval()
+    if save_weights is not None:
+        save_potnet(model, save_weights)
     embedded = embed_graphs(model, [graphs[m] for m in ids if m in graphs])
     vectors = iter(embedded)
     return [(next(vectors), "") if g is not None else (None, reason) for g, reason in built]
 
 
 @torch.no_grad()
-def embed_graphs(model, graphs, batch_size=64):
-    """(len(graphs), 128) embeddings in eval mode; each graph's own, whatever its batch-mates."""
+def embed_graphs(model, graphs):
+    """(len(graphs), 128) embeddings in eval mode, one graph at a time.
+
+    One at a time on one thread, so that a structure's vector is the same bits whatever else is
+    embedded with it and however many cores the job has: the matrix products' rounding varied
+    with the batch-mates and with the thread count (by ~1e-4), and `matfuse predict` could not
+    reproduce a study's embedding of a structure it embeds alone."""
     model.eval()
-    out = [
-        model.embed(Batch.from_data_list(graphs[i : i + batch_size])).numpy()
-        for i in range(0, len(graphs), batch_size)
-    ]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        out = [model.embed(Batch.from_data_list([graph])).numpy() for graph in graphs]
+    finally:
+        torch.set_num_threads(threads)
     return np.concatenate(out) if out else np.empty((0, EMBEDDING_DIM), dtype=np.float32)
+
+
+def save_potnet(model, path):
+    """The embedding model's weights (and head size), for embedding new structures later."""
+    n_outputs = model.head[-1].out_features if model.head is not None else 0
+    torch.save({"n_outputs": n_outputs, "state_dict": model.state_dict()}, path)
+
+
+def load_potnet(path, model_settings):
+    """The PotNet `save_potnet` wrote, in eval mode; `model_settings` must be the ones it had."""
+    saved = torch.load(path, weights_only=True)
+    model = PotNet(model_settings, n_outputs=saved["n_outputs"])
+    model.load_state_dict(saved["state_dict"])
+    return model.eval()
