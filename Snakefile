@@ -29,6 +29,7 @@ include: "rules/dataset.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
+include: "rules/predict.smk"
 
 
 rule all:

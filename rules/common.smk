@@ -61,7 +61,7 @@ if len(REPEATS) > 1 and config["embeddings"]["method"] == "trained":
 # them out of params, so changing one reruns nothing: threads:, resources: and input paths
 # carry them (the browser program is read from config by the render script).
 RUN_ONLY_KEYS = {
-    "data": ["alexandria"],
+    "data": ["alexandria", "threads"],
     "embeddings": ["threads", "mem_mb", "runtime"],
     "images": ["pages", "scene_workers", "timeout", "retries", "browser"],
     "train": ["gpus", "fits_per_gpu", "threads", "mem_mb", "runtime"],
@@ -255,6 +255,36 @@ def backbones_for(combo):
     ]
 
 
+def featurisation(wildcards):
+    """What a model's features were built with, for its matfuse_model.json: the config the
+    modality rules ran with, and only for the modalities the combination uses."""
+    modalities = wildcards.combo.split("+")
+    settings = {"target": config["targets"][wildcards.target]}
+    if "image" in modalities:
+        # what shapes and validates the pictures (the render rules' params, less sharding)
+        settings["images"] = result_settings(
+            "images", keys=["size", "camera", "min_foreground"]
+        )
+    if "tabular" in modalities:
+        method = config["embeddings"]["method"]
+        # what the method reads: CHGNet none of PotNet's settings, `random` no training ones
+        keys = {"random": ["graph", "model"], "trained": ["graph", "model", "trained"]}
+        settings["embeddings"] = {
+            "method": method,
+            **result_settings("embeddings", keys=keys.get(method, [])),
+        }
+    return settings
+
+
+def embedding_weights(wildcards):
+    """The embedding model (weights, norm statistics) a tabular model's directory carries."""
+    if "tabular" in wildcards.combo.split("+"):
+        return rules.potnet_embeddings.output.state.format(
+            method=config["embeddings"]["method"]
+        )
+    return []
+
+
 def fit_path(kind, combo="{combo}"):
     """Where one fit's (model's or baseline's) files go: a pattern over {target} and {repeat}."""
     return {
@@ -321,3 +351,22 @@ REPORT_OUTPUTS = [
     "results/report/config.yaml",
     "results/report/run.html",
 ]
+
+
+def predict_inputs(wildcards):
+    """The model directory (fitted first if the study has not) and the structures to predict."""
+    settings = config.get("predict", {})
+    if not settings.get("model"):
+        raise WorkflowError(
+            "predict_structures needs predict.model: a model directory, "
+            "results/models/<combo>/<target>/repeat_<r>"
+        )
+    cifs = sorted(
+        path for pattern in settings.get("cifs", []) for path in glob.glob(pattern)
+    )
+    if bool(cifs) == bool(settings.get("table")):
+        raise WorkflowError(
+            "predict_structures needs predict.cifs (files or globs that match) or "
+            "predict.table, one of them"
+        )
+    return {"model": settings["model"], "structures": cifs or [settings["table"]]}

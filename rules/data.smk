@@ -33,6 +33,8 @@ rule sample_materials:
         "results/benchmarks/sample_materials.tsv"
     conda:
         "../envs/data.yaml"
+    # one process per file at most: a table source or a single local file asks for one core
+    threads: min(config["data"]["threads"], max(1, len(source_files())))
     params:
         data=result_settings("data"),
         targets=config["targets"],

@@ -24,3 +24,4 @@ rule potnet_embeddings:
         seed=config["seed"],
     script:
         "../workflow/scripts/potnet_embeddings.py"
+

@@ -37,6 +37,7 @@ rule fit_model:
         split="results/data/split.csv",
         backbones=lambda wc: backbones_for(wc.combo),
         images=images_for,
+        embedding_weights=embedding_weights,
     output:
         model=directory(fit_path("model")),
         predictions=fit_path("predictions"),
@@ -57,6 +58,8 @@ rule fit_model:
         train=result_settings("train"),
         seed=config["seed"],
         embedding=config.get("embeddings", {}).get("method"),
+        # written beside the model (matfuse_model.json), for `matfuse predict`
+        featurisation=featurisation,
     script:
         "../workflow/scripts/fit_model.py"
 

@@ -1,5 +1,6 @@
 """The same config gives the same predictions: two clean runs of the tiny study, one target,
-every combination (image models included), each in its own scratch copy.
+every combination (image models included), each in its own scratch copy. And `matfuse predict`
+on the study's own test CIFs gives its test predictions again, bit for bit.
 
 Renders are compared byte for byte too: pymatgen's order of equidistant neighbours once varied
 between processes, and with it the draw order of translucent polyhedra (matfuse.render.compat).
@@ -7,11 +8,15 @@ between processes, and with it the draw order of translucent polyhedra (matfuse.
 
 import itertools
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from conftest import REPO
 from workflow_helpers import copy_workflow, snakemake
 
 MODALITIES = ["tabular", "image", "text"]
@@ -82,3 +87,37 @@ def test_the_random_init_image_backbone_is_drawn_from_the_seed(two_runs):
     assert first == second
     meta = json.loads((two_runs[0] / "resources/backbones/image/matfuse_backbone.json").read_text())
     assert meta["source"] == "random_init" and meta["seed"] == 42
+
+
+@pytest.mark.workflow
+def test_matfuse_predict_on_the_test_cifs_gives_the_studys_test_predictions(two_runs, tmp_path):
+    """Every combination, through the command line: the same ids and the same bits; a broken
+    CIF among them is listed with its reason and the others are still predicted."""
+    study = two_runs[0]
+    broken = tmp_path / "broken.cif"
+    broken.write_text("data_broken\n_cell_length_a 3.0\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    split = pd.read_csv(study / "results/data/split.csv", dtype={"mat_id": str})
+    test_ids = list(split.loc[(split["repeat"] == 0) & (split["split"] == "test"), "mat_id"])
+    cifs = [str(study / "results/structures/cif" / f"{mat_id}.cif") for mat_id in test_ids]
+    wrong = {}
+    for combo in COMBOS:
+        expected = pd.read_parquet(predictions(study, combo))
+        out = tmp_path / f"{combo}.csv"
+        model = f"results/models/{combo}/{TARGET}/repeat_0"
+        proc = subprocess.run(
+            [sys.executable, "-m", "matfuse", "predict", "--model", model, "--cifs", *cifs, str(broken), "--out", str(out)],
+            cwd=study, env=env, capture_output=True, text=True, timeout=900,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        got = pd.read_csv(out, keep_default_na=False, na_values={"prediction": [""]}, float_precision="round_trip")
+        assert list(got["id"]) == [*test_ids, "broken"], combo
+        assert got.iloc[-1]["status"] == "failed" and "unparsable CIF" in got.iloc[-1]["reason"], combo
+        assert np.isnan(got["prediction"].iloc[-1])
+        # the test materials the study predicted (its aligned ones: here all of them) are predicted
+        ok = got[got["status"] == "ok"].set_index("id")
+        assert sorted(ok.index) == sorted(expected["mat_id"]), combo
+        paired = ok.loc[expected["mat_id"], "prediction"].to_numpy()
+        if not np.array_equal(paired, expected["y_pred"].to_numpy().astype(float)):
+            wrong[combo] = float(np.abs(paired - expected["y_pred"].to_numpy()).max())
+    assert wrong == {}  # combination: largest difference from the study's test predictions

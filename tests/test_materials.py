@@ -256,3 +256,54 @@ def test_table_source_with_bad_rows(tmp_path):
     assert reasons["t-close"] == (
         "overlapping atoms: site 1 (Cu0) and site 2 (La1) are 0.0949 Å apart (closer than 0.5 Å)"
     )
+
+
+@pytest.fixture
+def three_files(tmp_path, real_entries):
+    """The real sample cut into three files of different sizes, broken entries in the second."""
+    broken = broken_variants(real_entries[0])
+    return [
+        write_entries(tmp_path / "a.json.bz2", real_entries[:50]),
+        write_entries(tmp_path / "b.json.bz2", real_entries[50:60] + broken),
+        write_entries(tmp_path / "c.json.bz2", real_entries[60:]),
+    ]
+
+
+@pytest.mark.parametrize("n_materials", [40, 1000])
+def test_same_materials_and_rejections_whatever_the_number_of_processes(
+    three_files, n_materials
+):
+    """Files read in parallel give the serial run's tables, row for row, sampled or whole."""
+    cfg = data_cfg(n_materials)
+    one = sample_materials(three_files, cfg, CONFIG["targets"], seed=5, processes=1)
+    two = sample_materials(three_files, cfg, CONFIG["targets"], seed=5, processes=2)
+    for serial, parallel in zip(one, two):
+        pd.testing.assert_frame_equal(serial, parallel)
+    materials, _, rejected = one
+    assert len(materials) + len(rejected) == min(n_materials, 133)
+    assert set(materials["source"]) == set(three_files)  # every file contributes
+    position = {
+        (path, entry["data"].get("mat_id")): (file_index, entry_index)
+        for file_index, path in enumerate(three_files)
+        for entry_index, entry in enumerate(iter_entries(path))
+    }
+    order = [position[row] for row in zip(materials["source"], materials["mat_id"])]
+    assert order == sorted(order)  # file order, then stream order
+    if n_materials > 133:  # all taken: every broken entry is rejected, the duplicate too
+        assert len(rejected) == 16 and "duplicate" in set(rejected["stage"])
+
+
+def test_too_few_left_stops_in_parallel_too(three_files):
+    with pytest.raises(ValueError, match=r"only 117 of 133 .* data.min_materials=120"):
+        sample_materials(
+            three_files, data_cfg(min_materials=120), CONFIG["targets"], seed=0, processes=2
+        )
+
+
+def test_a_corrupt_file_read_by_a_worker_is_named(tmp_path, three_files):
+    corrupt = tmp_path / "corrupt.json.bz2"
+    corrupt.write_bytes(Path(three_files[2]).read_bytes()[:-200])
+    with pytest.raises(ValueError, match=rf"{corrupt}: corrupt or truncated file"):
+        sample_materials(
+            [*three_files[:2], str(corrupt)], data_cfg(40), CONFIG["targets"], 0, processes=2
+        )

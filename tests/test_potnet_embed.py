@@ -173,6 +173,20 @@ def test_trained_mode_never_reads_a_test_target(labelled, tmp_path):
     assert not np.allclose(_vectors(random), _vectors(clean))
 
 
+def test_saved_trained_weights_embed_new_structures_as_the_fit_did(labelled, tmp_path):
+    """`matfuse predict` embeds with the weights the study's `trained` fit saved: the same
+    vectors, bit for bit, for any subset of the materials in any order (no split, no targets)."""
+    manifest, targets, split = labelled
+    state = tmp_path / "potnet_trained.pt"
+    fitted = potnet_embeddings(
+        manifest, "trained", SMALL, seed=5, split=split, targets=targets, threads=2, state_path=state
+    )
+    subset = manifest.iloc[[7, 2, 19]].reset_index(drop=True)
+    again = embed_structures(subset, SMALL, state, threads=1)
+    expected = fitted.set_index("mat_id").loc[subset["mat_id"], EMBEDDING_COLUMNS].to_numpy()
+    np.testing.assert_array_equal(_vectors(again), expected)
+
+
 def test_trained_mode_needs_train_targets(labelled):
     manifest, targets, split = labelled
     with pytest.raises(ValueError, match="needs the split and the targets"):

@@ -96,7 +96,7 @@ def test_fit_sees_train_rows_only_and_predictions_pair_with_test_ids(tmp_path, m
     table.to_parquet(tmp_path / "aligned.parquet")
     record = run(tmp_path, tmp_path / "aligned.parquet")
     assert record["ok"], record["reason"]
-    train, test = table[table["split"] == "train"], table[table["split"] == "test"]
+    train, test = table[table["split"] == "train"], table[table["split"] == "test"].sort_values("mat_id")
     assert sorted(calls["fit"]["emb_000"]) == sorted(train["emb_000"])
     assert list(calls["fit"].columns) == ["emb_000", "emb_001", "e_form"]
     assert "e_form" not in calls["predict"].columns

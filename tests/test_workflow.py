@@ -123,7 +123,7 @@ RUN_ONLY_SETTINGS = {
     "train": {"mem_mb": 9000, "runtime": 99, "threads": 1, "gpus": 1, "fits_per_gpu": 2},
     "embeddings": {"threads": 1, "mem_mb": 9000, "runtime": 99},
     "images": {"pages": 1, "scene_workers": 2, "timeout": 30, "retries": 3, "browser": {"executable": "/x/chrome"}},
-    "data": {"alexandria": {"base_url": "https://example.org/elsewhere"}},
+    "data": {"threads": 1, "alexandria": {"base_url": "https://example.org/elsewhere"}},
 }
 
 

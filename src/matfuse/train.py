@@ -27,12 +27,16 @@ written to the status file, one JSON object with these fields:
   backbones         each modality's matfuse_backbone.json
   embedding         the structure-embedding method when the model uses `tabular`, else null
   device            cpu | cuda
+
+A fitted model directory also gets matfuse_model.json (matfuse.modelspec): the settings its
+features were built with, so that `matfuse predict` can build them for new structures.
 """
 
 import json
 import logging
 import os
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -40,6 +44,7 @@ import pandas as pd
 
 from matfuse.backbones import read_backbone
 from matfuse.dataset import modality_columns
+from matfuse.modelspec import EMBEDDING_WEIGHTS, model_spec, write_model_spec
 from matfuse.split import with_split
 
 log = logging.getLogger(__name__)
@@ -177,6 +182,23 @@ def model_inputs(table, modalities, target, backbones):
     return column_types
 
 
+def in_prediction_order(table):
+    """The rows to predict in mat_id order. AutoMM predicts a batch at once, and a row's result
+    moved by a float32 ulp with its place in the batch (tabular models): in a fixed order,
+    `matfuse predict` gives the study's test predictions again however the structures are given."""
+    return table.sort_values("mat_id", kind="stable").reset_index(drop=True)
+
+
+def feature_frame(table, column_types):
+    """What the predictor is given: the feature columns, in the order it was fitted on (the
+    test rows here, new structures in `matfuse predict`)."""
+    return table[list(column_types)]
+
+
+def predict_rows(predictor, features):
+    return predictor.predict(features, as_pandas=False)
+
+
 def split_rows(table):
     """Train and test rows of the aligned table, by its `split` column."""
     return table[table["split"] == "train"], table[table["split"] == "test"]
@@ -202,10 +224,14 @@ def fit_model(
     embedding=None,
     split=None,
     repeat=0,
+    featurisation=None,
+    embedding_weights=None,
 ):
     """Fit on the train rows, predict the test rows, write predictions and status.
 
-    Raises for config and input errors; a failure of the fit itself is recorded, not raised.
+    `featurisation` (the rule's config: target, images, embeddings) and `embedding_weights`
+    (the embedding model) go into the model directory (matfuse.modelspec). Raises for config
+    and input errors; a failure of the fit itself is recorded, not raised.
     """
     # Backbones are local directories, so the hub is never asked; set before the imports below,
     # which read these once.
@@ -220,6 +246,7 @@ def fit_model(
     column_types = model_inputs(table, modalities, target, backbones)
     features = list(column_types)
     train, test = split_rows(table)
+    test = in_prediction_order(test)
     num_gpus = available_gpus(settings["gpus"])
     hp = hyperparameters(settings, {m: backbones[m][0] for m in modalities if m in backbones}, threads, num_gpus)
     check_hyperparameters(hp, settings["presets"])
@@ -247,7 +274,8 @@ def fit_model(
     try:
         with messages:
             y_pred, record["fit_seconds"] = _fit_and_predict(
-                train[features + [target]], test[features], target, column_types, hp, settings, seed, model_dir
+                train[features + [target]], feature_frame(test, column_types), target, column_types, hp, settings,
+                seed, model_dir,
             )
         result = pd.DataFrame({"mat_id": test["mat_id"].to_numpy(), "y_true": test[target].to_numpy(), "y_pred": y_pred})
         record["ok"] = True
@@ -256,6 +284,11 @@ def fit_model(
         record["reason"] = f"{type(err).__name__}: {err}"
         Path(model_dir).mkdir(parents=True, exist_ok=True)
         (Path(model_dir) / "FAILED.txt").write_text(record["reason"] + "\n")
+    if record["ok"]:
+        spec = model_spec(combo, target, repeat, column_types, featurisation or {}, seed, threads, record["backbones"])
+        write_model_spec(model_dir, spec)
+        if embedding_weights:
+            shutil.copyfile(embedding_weights, Path(model_dir) / EMBEDDING_WEIGHTS)
     summary = messages.summary()
     record.update(summary, barely_trained=barely_trained(summary))
     log.info("training: %s", summary)
@@ -274,4 +307,4 @@ def _fit_and_predict(train, test_features, target, column_types, hp, settings, s
     start = time.perf_counter()
     predictor.fit(train, column_types=column_types, hyperparameters=hp, time_limit=settings["time_limit"], seed=seed)
     fit_seconds = round(time.perf_counter() - start, 2)
-    return predictor.predict(test_features, as_pandas=False), fit_seconds
+    return predict_rows(predictor, test_features), fit_seconds

@@ -17,4 +17,6 @@ with log_to(snakemake.log[0]):
         predictions=snakemake.output.predictions,
         status=snakemake.output.status,
         embedding=snakemake.params.embedding,
+        featurisation=snakemake.params.featurisation,
+        embedding_weights=snakemake.input.embedding_weights or None,
     )

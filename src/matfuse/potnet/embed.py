@@ -82,7 +82,9 @@ def potnet_embeddings(
             return _potnet_vectors(built, embed_graphs(model, graphs))
         torch.manual_seed(seed)
         model = PotNet(settings.model)
-        return _potnet_vectors(built, calibrate_norms(model, _batches(graphs)))
+        calibrate_norms(model, _batches(graphs))
+        # each structure on its own, as embed_structures embeds a new one: bit for bit the same
+        return _potnet_vectors(built, embed_graphs(model, graphs))
 
     table = _modality_table(cifs, method, vectors_of)
     if state_path is not None:
@@ -171,8 +173,19 @@ def _batches(graphs, batch_size=64):
 
 
 @torch.no_grad()
-def embed_graphs(model, graphs, batch_size=64):
-    """(len(graphs), 128) embeddings in eval mode; each graph's own, whatever its batch-mates."""
+def embed_graphs(model, graphs):
+    """(len(graphs), 128) embeddings in eval mode, one graph at a time.
+
+    One at a time on one thread, so that a structure's vector is the same bits whatever else is
+    embedded with it and however many cores the job has: the matrix products' rounding varied
+    with the batch-mates and with the thread count (by ~1e-4), and `matfuse predict` could not
+    reproduce a study's embedding of a structure it embeds alone."""
     model.eval()
-    out = [model.embed(batch).numpy() for batch in _batches(graphs, batch_size)]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        out = [model.embed(Batch.from_data_list([graph])).numpy() for graph in graphs]
+    finally:
+        torch.set_num_threads(threads)
     return np.concatenate(out) if out else np.empty((0, EMBEDDING_DIM), dtype=np.float32)
+

@@ -78,8 +78,11 @@ class TableSource:
         return Entry(mat_id, structure, fields)
 
 
-def parse_cif(cif: str, mat_id: str) -> Structure:
+def parse_cif(cif: str, mat_id: str, frac_tolerance: float | None = None) -> Structure:
     """The first structure of CIF text, its cell as written; InvalidEntry with the real cause.
+
+    `frac_tolerance=0` keeps coordinates exactly as written (pymatgen's default snaps those
+    near 1/3, 1/4... to them), as `matfuse predict` reads the CIFs a study wrote.
 
     pymatgen gives the cause of a block it cannot build only as a warning ("thickness ... below
     threshold", "Singular matrix") and then raises "no structures". So the cell parameters are
@@ -91,7 +94,8 @@ def parse_cif(cif: str, mat_id: str) -> Structure:
         warnings.simplefilter("always")
         parser = None
         try:
-            parser = CifParser.from_str(cif)
+            options = {} if frac_tolerance is None else {"frac_tolerance": frac_tolerance}
+            parser = CifParser.from_str(cif, **options)
             blocks = list(parser.as_dict().values())
             if blocks and all(key in blocks[0] for key in CELL_KEYS):
                 values = [str2float(blocks[0][key]) for key in CELL_KEYS]
