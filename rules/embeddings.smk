@@ -24,4 +24,3 @@ rule potnet_embeddings:
         seed=config["seed"],
     script:
         "../workflow/scripts/potnet_embeddings.py"
-
