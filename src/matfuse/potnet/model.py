@@ -155,16 +155,15 @@ class PotNet(nn.Module):
 @torch.no_grad()
 def calibrate_norms(model, batches):
     """Set every batch norm's statistics to the mean and variance of its input over all atoms of
-    `batches`, layer by layer with the earlier layers already calibrated (in eval mode), and
-    return the embeddings of `batches` (as `embed` now gives them, at no second pass).
+    `batches`, layer by layer with the earlier layers already calibrated (in eval mode).
 
     So an untrained network standardises its own features on the study's structures, instead of
     passing them through at the initial mean 0 / variance 1. They are the whole set's statistics
     (in float64), not an average of per-batch ones as a train-mode pass with momentum=None gives,
     so they do not depend on how the structures are batched; nothing here is random."""
     model.eval()
-    if not batches:  # no structure could become a graph: nothing to embed either
-        return np.empty((0, EMBEDDING_DIM), dtype=np.float32)
+    if not batches:  # no structure could become a graph: nothing to calibrate on
+        return
     states = [model.atom_embedding(batch.x) for batch in batches]
     for layer in model.layers:
         local, potential = [], []
@@ -178,7 +177,6 @@ def calibrate_norms(model, batches):
             layer.update(x, l, p, *model.edges(batch)[2:])
             for x, l, p, batch in zip(states, local, potential, batches)
         ]
-    return np.concatenate([model.readout(x, batch).numpy() for x, batch in zip(states, batches)])
 
 
 def _set_statistics(norm, values):
