@@ -1,28 +1,11 @@
 # Run locally, concurrent fits all train on the first GPUs CUDA shows. A fit uses a fraction of
 # a large GPU (2-11 GiB of 80-140), so up to `train.fits_per_gpu` of them share it; `--resources
-# gpu=N` (N fits' worth of GPUs) overrides that. Cluster fits ask for GPUs as GRES instead (below)
-# and never count against this budget.
+# gpu=N` (N fits' worth of GPUs) overrides that. Cluster fits ask for GPUs as GRES instead
+# (common.smk: fit_gres) and never count against this budget.
 if "gpu" not in workflow.global_resources:
     workflow.global_resources["gpu"] = (
         max(config["train"]["gpus"], 1) * config["train"]["fits_per_gpu"]
     )
-
-
-def fit_gpus(wildcards):
-    """The fit's GPUs where it runs (locally, and inside its cluster job); 0 for a job that is
-    submitted to a cluster, which asks for them through `gres` (known only once the executor is:
-    at parse time `workflow.local_exec` is always true, hence a function).
-    """
-    return config["train"]["gpus"] if workflow.local_exec else 0
-
-
-def fit_gres(wildcards):
-    """SLURM's request for a cluster fit: its GPUs whole (`gpu:N`). The profile may replace it
-    with `shard:K` so that several fits share one GPU (docs/cluster.md), which a `gpu` resource
-    would contradict; and with `gpu` 0 the job step inside the job inherits the job's GPUs.
-    """
-    gpus = config["train"]["gpus"]
-    return f"gpu:{gpus}" if gpus and not workflow.local_exec else ""
 
 
 localrules:
