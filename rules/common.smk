@@ -285,6 +285,23 @@ def embedding_weights(wildcards):
     return []
 
 
+def fit_gpus(wildcards):
+    """The fit's GPUs where it runs (locally, and inside its cluster job); 0 for a job that is
+    submitted to a cluster, which asks for them through `gres` (known only once the executor is:
+    at parse time `workflow.local_exec` is always true, hence a function).
+    """
+    return config["train"]["gpus"] if workflow.local_exec else 0
+
+
+def fit_gres(wildcards):
+    """SLURM's request for a cluster fit: its GPUs whole (`gpu:N`). The profile may replace it
+    with `shard:K` so that several fits share one GPU (docs/cluster.md), which a `gpu` resource
+    would contradict; and with `gpu` 0 the job step inside the job inherits the job's GPUs.
+    """
+    gpus = config["train"]["gpus"]
+    return f"gpu:{gpus}" if gpus and not workflow.local_exec else ""
+
+
 def fit_path(kind, combo="{combo}"):
     """Where one fit's (model's or baseline's) files go: a pattern over {target} and {repeat}."""
     return {

@@ -1,7 +1,8 @@
 # Run locally, concurrent fits all train on the first GPUs CUDA shows. A fit uses a fraction of
 # a large GPU (2-11 GiB of 80-140), so up to `train.fits_per_gpu` of them share it; `--resources
-# gpu=N` (N fits' worth of GPUs) overrides that. Cluster jobs get their own GPUs.
-if workflow.local_exec and "gpu" not in workflow.global_resources:
+# gpu=N` (N fits' worth of GPUs) overrides that. Cluster fits ask for GPUs as GRES instead
+# (common.smk: fit_gres) and never count against this budget.
+if "gpu" not in workflow.global_resources:
     workflow.global_resources["gpu"] = (
         max(config["train"]["gpus"], 1) * config["train"]["fits_per_gpu"]
     )
@@ -50,7 +51,8 @@ rule fit_model:
         "../envs/automm.yaml"
     threads: config["train"]["threads"]
     resources:
-        gpu=config["train"]["gpus"],
+        gpu=fit_gpus,
+        gres=fit_gres,
         # a job killed for its memory or time limit is retried (--retries) with more of both
         mem_mb=lambda wc, attempt: config["train"]["mem_mb"] * attempt,
         runtime=lambda wc, attempt: config["train"]["runtime"] * attempt,

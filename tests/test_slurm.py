@@ -24,9 +24,14 @@ CI_POLLING = ["--slurm-status-command", "squeue", "--slurm-init-seconds-before-s
 TEST_CLUSTER = ["--cores", "2", "--slurm-keep-successful-logs"]
 # The tiny study (every modality), narrowed to one target: one fit per combination (7, not 49),
 # since each SLURM job costs ~10-30 s more here than a local job. Training asks for a GPU
-# (tiny.yaml asks for none, as for a laptop).
+# (tiny.yaml asks for none, as for a laptop), with one CPU, so that the test node's 2 CPUs can run
+# two fits at once when they share its one GPU.
 STUDY_TARGET = "e_form"
-STUDY_OVERRIDES = {"train": {"gpus": 1}}
+STUDY_OVERRIDES = {"train": {"gpus": 1, "threads": 1, "mem_mb": 3000}}
+PROFILE = yaml.safe_load((Path(__file__).parents[1] / "profiles/slurm/config.yaml").read_text())
+# A site's own profile after the repository's (docs/cluster.md), as on a cluster with GPU shards:
+# each fit takes one of the GPU's 4 shards (tests/slurm/start_local_slurm.sh), so fits share it.
+SHARED_GPU_PROFILE = {"set-resources": {**PROFILE["set-resources"], "fit_model": {"gres": "shard:1"}}}
 STUDY_LIMIT_S = 3600
 LOCAL_RULES = {"all", "resolve_backbone", "download_alexandria"}
 # the profile's groups: each runs as one SLURM job
@@ -76,7 +81,10 @@ def slurm_study(local_slurm, tmp_path_factory):
     narrow_study(workdir)
     planned = planned_jobs(workdir)
     assert planned["fit_model"] == 7
-    cmd = [SNAKEMAKE, "--profile", "profiles/slurm", *CI_POLLING, *TEST_CLUSTER, "--configfile", "config/tiny.yaml"]
+    site = tmp_path_factory.mktemp("site_profile")
+    (site / "config.yaml").write_text(yaml.safe_dump(SHARED_GPU_PROFILE))
+    cmd = [SNAKEMAKE, "--profile", "profiles/slurm", "--profile", str(site), *CI_POLLING, *TEST_CLUSTER]
+    cmd += ["--configfile", "config/tiny.yaml"]
     # snakemake stops (and scancels its jobs) on SIGINT; SIGTERM does not reliably stop it
     proc = subprocess.run(
         ["timeout", "-s", "INT", "-k", "30", str(STUDY_LIMIT_S), *cmd],
@@ -99,19 +107,26 @@ def test_every_output_is_made(slurm_study):
         assert (workdir / path).stat().st_size > 0, path
 
 
-def test_training_jobs_got_a_gpu(slurm_study):
+def fit_jobs(jobs):
+    return {i: j for i, j in jobs.items() if "fit_model" in j["Comment"]}
+
+
+def test_fits_share_the_gpu(slurm_study):
     workdir, planned, jobs = slurm_study
-    fits = {i: j for i, j in jobs.items() if "fit_model" in j["Comment"]}
+    fits = fit_jobs(jobs)
     assert len(fits) == planned["fit_model"]
     for job in fits.values():
-        assert re.search(r"gpu:1$", job["TresPerJob"]), job
+        assert job["TresPerNode"] == "gres:shard:1", job  # a share of the GPU, as the profile says
         assert job["JobState"] == "COMPLETED", job
-    assert not any("gpu" in j.get("TresPerJob", "") for i, j in jobs.items() if i not in fits)
-    # and SLURM handed the GPU to the fit: its log records CUDA_VISIBLE_DEVICES
+    assert not any("gres" in j.get("TresPerNode", "") for i, j in jobs.items() if i not in fits)
+    # SLURM handed the GPU to every fit: its log records CUDA_VISIBLE_DEVICES
     train_logs = [p for p in (workdir / "logs/train").rglob("*.log") if not p.parent.parent.name.startswith("baseline_")]
     assert len(train_logs) == planned["fit_model"]
     for log in train_logs:
         assert re.search(r"CUDA_VISIBLE_DEVICES=\d", log.read_text()), log
+    # and fits ran side by side on the node's one GPU (whole-GPU requests would queue one by one)
+    spans = sorted((j["StartTime"], j["EndTime"]) for j in fits.values())
+    assert any(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:])), spans
 
 
 def rules_run_by_job(workdir):
@@ -136,3 +151,16 @@ def test_cheap_rules_share_jobs(slurm_study):
         present = rules & set(planned)
         assert [r for r in ran.values() if r & present] == [present], (group, ran)
         assert sum(c.startswith(f"rule_{group}_") for c in comments) == 1, (group, comments)
+
+
+def test_the_profile_asks_for_whole_gpus_by_default(slurm_study):
+    """Refit one model with the repository's profile alone (last: it makes the metrics stale)."""
+    workdir, _, before = slurm_study
+    target = f"results/predictions/text/{STUDY_TARGET}/repeat_0.parquet"
+    cmd = [SNAKEMAKE, "--profile", "profiles/slurm", *CI_POLLING, *TEST_CLUSTER, "--configfile", "config/tiny.yaml"]
+    proc = subprocess.run([*cmd, "--force", target], cwd=workdir, env=workflow_env(), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-8000:]
+    (job,) = [j for i, j in fit_jobs(slurm_jobs(workdir)).items() if i not in before]
+    assert job["TresPerNode"] == "gres:gpu:1" and job["JobState"] == "COMPLETED", job
+    log = workdir / f"logs/train/text/{STUDY_TARGET}/repeat_0.log"
+    assert re.search(r"CUDA_VISIBLE_DEVICES=\d", log.read_text()), log

@@ -7,7 +7,8 @@
 # daemons that are not running (restarts slurm when its config changed), waits for the node.
 # Every daemon it starts is listed (by pid file) in $STARTED; stop_local_slurm.sh stops those.
 #
-# Knobs: SLURM_CPUS (default nproc), SLURM_MEM_MB (default 8000), SLURM_NGPUS (default 1).
+# Knobs: SLURM_CPUS (default nproc), SLURM_MEM_MB (default 8000), SLURM_NGPUS (default 1),
+# SLURM_SHARDS_PER_GPU (default 4: gres/shard, so that jobs can share a GPU, as sites set it up).
 set -euo pipefail
 
 [ "$(id -u)" = 0 ] || { echo "start_local_slurm.sh: must run as root" >&2; exit 1; }
@@ -22,6 +23,7 @@ NODE=$(hostname -s)
 CPUS=${SLURM_CPUS:-$(nproc)}
 MEM_MB=${SLURM_MEM_MB:-8000}
 NGPUS=${SLURM_NGPUS:-1}
+SHARDS=${SLURM_SHARDS_PER_GPU:-4}
 t0=$(date +%s)
 
 # ---- packages
@@ -107,13 +109,14 @@ SlurmctldPidFile=/run/slurmctld.pid
 SlurmdPidFile=/run/slurmd.pid
 SlurmctldLogFile=${LOG_DIR}/slurmctld.log
 SlurmdLogFile=${LOG_DIR}/slurmd.log
-GresTypes=gpu
-NodeName=${NODE} NodeAddr=127.0.0.1 CPUs=${CPUS} Sockets=1 CoresPerSocket=${CPUS} ThreadsPerCore=1 RealMemory=${MEM_MB} Gres=gpu:fake:${NGPUS} State=UNKNOWN
+GresTypes=gpu,shard
+NodeName=${NODE} NodeAddr=127.0.0.1 CPUs=${CPUS} Sockets=1 CoresPerSocket=${CPUS} ThreadsPerCore=1 RealMemory=${MEM_MB} Gres=gpu:fake:${NGPUS},shard:$((NGPUS * SHARDS)) State=UNKNOWN
 PartitionName=debug Nodes=${NODE} Default=YES MaxTime=INFINITE State=UP
 CONF
 cat >"$new_gres" <<GRES
 AutoDetect=off
 NodeName=${NODE} Name=gpu Type=fake File=${FAKE_GPU_DIR}/nvidia[0-$((NGPUS - 1))]
+NodeName=${NODE} Name=shard Count=$((NGPUS * SHARDS)) File=${FAKE_GPU_DIR}/nvidia[0-$((NGPUS - 1))]
 GRES
 cmp -s "$new_conf" "$CONF_DIR/slurm.conf" || { cp "$new_conf" "$CONF_DIR/slurm.conf"; restart=1; }
 cmp -s "$new_gres" "$CONF_DIR/gres.conf" || { cp "$new_gres" "$CONF_DIR/gres.conf"; restart=1; }
