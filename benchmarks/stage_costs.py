@@ -70,7 +70,8 @@ def run_study(workdir, args, size):
     override = {
         "data": {"n_materials": size, "table": {"path": str(args.table)}},
         "study": {"targets": [args.target]},
-        "train": {"max_epochs": args.epochs},
+        # epochs bound every fit, never the safety net: a fit's cost is then per epoch
+        "train": {"max_epochs": args.epochs, "time_limit": 7 * 24 * 3600},
         "evaluate": {"repeats": 1},
     }
     (workdir / "stage_costs.yaml").write_text(yaml.safe_dump(override))
