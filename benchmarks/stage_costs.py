@@ -19,6 +19,7 @@ import argparse
 import math
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -31,6 +32,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 EXTRAPOLATE_TO = 100_000
+# a stage whose CPU grew up to n^1.2 between the sizes is taken as linear plus a start-up cost
+LINEAR_UP_TO = 1.2
 
 
 def copy_repository(dest):
@@ -78,22 +81,45 @@ def run_study(workdir, args, size):
     cmd = [sys.executable, "-m", "snakemake", "--cores", str(args.cores)]
     cmd += ["--configfile", "config/dev_mp.yaml", "stage_costs.yaml"]
     env = {**os.environ, "PYTHONPATH": str(workdir / "src")}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(workdir / "stage_costs.log", "w") as log:
         subprocess.run(cmd, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     start = time.perf_counter()
     subprocess.run([*cmd, "-n", "--quiet"], cwd=workdir, env=env, capture_output=True, check=True)
-    return stage_costs(workdir), time.perf_counter() - start
+    return stage_costs(workdir), time.perf_counter() - start, total_cpu
 
 
-def table(costs, sizes, plan_s, fits_note):
+def study_multiplier(name, epochs):
+    """How many times the study (config/config.yaml) runs a stage this run ran once: every fit
+    per target and repeat, at the study's epochs (a fit's cost taken as per epoch)."""
+    study = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    runs = len(study["targets"]) * study["evaluate"]["repeats"]
+    if name.startswith("fit "):
+        return runs * study["train"]["max_epochs"] / epochs
+    return runs if name == "baselines" else 1
+
+
+def extrapolate(ca, cb, small, large):
+    """CPU-s at EXTRAPOLATE_TO from two sizes: a start-up cost plus a cost per material, unless
+    the stage grew faster than linearly (b > LINEAR_UP_TO), then the power law it followed."""
+    if not (ca > 0 and cb > 0):
+        return math.nan, "-", math.nan
+    exponent = math.log(cb / ca) / math.log(large / small)
+    if exponent > LINEAR_UP_TO:
+        return exponent, "n^b", cb * (EXTRAPOLATE_TO / large) ** exponent
+    per_material = max((cb - ca) / (large - small), 0.0)
+    return exponent, "a+bn", cb + per_material * (EXTRAPOLATE_TO - large)
+
+
+def table(costs, sizes, plan_s, epochs):
     small, large = sizes
     a, b = costs[small], costs[large]
     rows = []
     for name in sorted(set(a.index) | set(b.index)):
         ca, cb = a["cpu_s"].get(name, math.nan), b["cpu_s"].get(name, math.nan)
-        exponent = math.log(cb / ca) / math.log(large / small) if ca > 0 and cb > 0 else math.nan
-        # a stage that grows no faster than linearly stays so; faster growth is kept as measured
-        at_target = cb * (EXTRAPOLATE_TO / large) ** max(exponent, 1.0) if cb == cb else math.nan
+        exponent, model, at_target = extrapolate(ca, cb, small, large)
         rows.append(
             {
                 "stage": name,
@@ -103,20 +129,29 @@ def table(costs, sizes, plan_s, fits_note):
                 f"peak MiB @{small}": a["rss_mib"].get(name, math.nan),
                 f"peak MiB @{large}": b["rss_mib"].get(name, math.nan),
                 "growth b": exponent,
-                f"CPU-h @{EXTRAPOLATE_TO}": at_target / 3600,
+                "model": model,
+                "CPU-h @100k": at_target / 3600,
+                "study CPU-h @100k": at_target * study_multiplier(name, epochs) / 3600,
             }
         )
-    frame = pd.DataFrame(rows).set_index("stage")
-    frame[f"share @{EXTRAPOLATE_TO}"] = frame[f"CPU-h @{EXTRAPOLATE_TO}"] / frame[f"CPU-h @{EXTRAPOLATE_TO}"].sum()
-    frame = frame.sort_values(f"CPU-h @{EXTRAPOLATE_TO}", ascending=False)
+    frame = pd.DataFrame(rows).set_index("stage").sort_values("study CPU-h @100k", ascending=False)
+    for column in ("CPU-h @100k", "study CPU-h @100k"):
+        frame[column.replace("CPU-h", "share")] = frame[column] / frame[column].sum()
     print(frame.to_string(float_format=lambda v: f"{v:.3g}"))
-    print(f"\nplanning (dry run after the study): {plan_s[small]:.1f} s at {small}, {plan_s[large]:.1f} s at {large}")
-    top = frame.index[0]
+    print(f"\nplanning (a dry run after the study): {plan_s[small]:.1f} s at {small}, {plan_s[large]:.1f} s at {large}")
     print(
-        f"At {EXTRAPOLATE_TO:,} materials `{top}` dominates: {frame.iloc[0][f'share @{EXTRAPOLATE_TO}']:.0%}"
-        f" of the CPU ({frame.iloc[0][f'CPU-h @{EXTRAPOLATE_TO}']:.3g} of "
-        f"{frame[f'CPU-h @{EXTRAPOLATE_TO}'].sum():.3g} CPU-h; fits at {fits_note})."
+        f"`CPU-h @100k`: this run's stages at 100,000 materials (fits: {epochs} epoch(s), one target, one"
+        " split). `study CPU-h @100k`: the same times the study's fits (config/config.yaml: every"
+        " target and repeat, at its epochs)."
     )
+    for column in ("CPU-h @100k", "study CPU-h @100k"):
+        top = frame[column].idxmax()
+        print(
+            f"{column}: `{top}` dominates, {frame.loc[top, column.replace('CPU-h', 'share')]:.0%} of"
+            f" {frame[column].sum():.3g} CPU-h; rendering takes {frame.loc['render_images', column.replace('CPU-h', 'share')]:.0%}."
+            if "render_images" in frame.index
+            else f"{column}: `{top}` dominates"
+        )
 
 
 def main():
@@ -138,10 +173,15 @@ def main():
     for size in sorted(args.sizes):
         workdir = copy_repository(Path(root) / f"n{size}")
         start = time.perf_counter()
-        costs[size], plan_s[size] = run_study(workdir, args, size)
-        print(f"n={size}: the study took {time.perf_counter() - start:.0f} s wall", flush=True)
-    fits_note = f"{args.epochs} epoch(s) each, one target, one split: the study multiplies them"
-    table(costs, sorted(args.sizes), plan_s, fits_note)
+        costs[size], plan_s[size], total_cpu = run_study(workdir, args, size)
+        print(
+            f"n={size}: the study took {time.perf_counter() - start:.0f} s wall and {total_cpu:.0f} CPU-s"
+            f" (exact, every process); its benchmark files account for {costs[size]['cpu_s'].sum():.0f}"
+            " (Snakemake samples a job's processes every 30 s: its last seconds and short-lived"
+            " children are missed)",
+            flush=True,
+        )
+    table(costs, sorted(args.sizes), plan_s, args.epochs)
     if not args.keep:
         shutil.rmtree(root)
 
