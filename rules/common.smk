@@ -1,6 +1,7 @@
 import codecs
 import glob
 import itertools
+import math
 import os
 import re
 import socket
@@ -76,6 +77,19 @@ def result_settings(section, keys=None):
         for key, value in settings.items()
         if key not in RUN_ONLY_KEYS.get(section, ()) and (keys is None or key in keys)
     }
+
+
+def render_shards():
+    """Render jobs: blocks of `images.shard_size` materials, so a job's size stays put as the
+    study grows (10,000 materials at 250: 40 jobs)."""
+    return math.ceil(config["data"]["n_materials"] / config["images"]["shard_size"])
+
+
+def per_thousand_materials(minutes):
+    """A job's time limit given for 1,000 materials, for the study's `data.n_materials`: the
+    work of a fit or an embedding grows linearly with the materials (benchmarks/stage_costs.py).
+    """
+    return math.ceil(minutes * max(1.0, config["data"]["n_materials"] / 1000))
 
 
 def result_config():
@@ -348,9 +362,7 @@ def benchmark_files():
     """Every benchmark file the study writes, so the summary runs after all of them."""
     files = [rules.sample_materials.benchmark, rules.write_cifs.benchmark]
     if "image" in enabled_modalities():
-        files += expand(
-            rules.render_images.benchmark, shard=range(config["images"]["shards"])
-        )
+        files += expand(rules.render_images.benchmark, shard=range(render_shards()))
     if "tabular" in enabled_modalities():
         files += expand(
             rules.potnet_embeddings.benchmark, method=config["embeddings"]["method"]

@@ -11,6 +11,8 @@ checkpoint align_dataset:
         excluded="results/dataset/excluded.csv",
     log:
         "logs/dataset/align_dataset.log",
+    benchmark:
+        "results/benchmarks/align_dataset.tsv"
     conda:
         "../envs/data.yaml"
     params:

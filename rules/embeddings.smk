@@ -18,7 +18,7 @@ rule potnet_embeddings:
     threads: config["embeddings"]["threads"]
     resources:
         mem_mb=config["embeddings"]["mem_mb"],
-        runtime=config["embeddings"]["runtime"],
+        runtime=per_thousand_materials(config["embeddings"]["runtime"]),
     params:
         embeddings=result_settings("embeddings"),
         seed=config["seed"],

@@ -13,6 +13,8 @@ rule evaluate_models:
         run_config=RUN_CONFIG,
     log:
         "logs/evaluate/evaluate_models.log",
+    benchmark:
+        "results/benchmarks/evaluate_models.tsv"
     conda:
         "../envs/report.yaml"
     params:

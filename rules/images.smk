@@ -15,8 +15,16 @@ rule render_images:
     conda:
         "../envs/render.yaml"
     threads: config["images"]["pages"]
+    resources:
+        # a browser with its page server and scene workers; 12 s an image is ~20 times the
+        # measured wall time (benchmarks/render_benchmark.py), so a slow node still finishes
+        mem_mb=lambda wc, attempt: 4000 * attempt,
+        runtime=lambda wc, attempt: math.ceil(
+            10 + config["images"]["shard_size"] * 12 / 60
+        )
+        * attempt,
     params:
-        shards=config["images"]["shards"],
+        shards=render_shards(),
         images=result_settings("images"),
         png_dir=lambda wildcards, output: os.path.join(
             os.path.dirname(output[0]), "png"
@@ -30,7 +38,7 @@ checkpoint join_image_shards:
     input:
         expand(
             "results/modalities/images/shard_{shard}.parquet",
-            shard=range(config["images"]["shards"]),
+            shard=range(render_shards()),
         ),
     output:
         "results/modalities/image.parquet",

@@ -6,6 +6,8 @@ rule text_modality:
         "results/modalities/text.parquet",
     log:
         "logs/modalities/text.log",
+    benchmark:
+        "results/benchmarks/text_modality.tsv"
     conda:
         "../envs/data.yaml"
     script:

@@ -55,7 +55,8 @@ rule fit_model:
         gres=fit_gres,
         # a job killed for its memory or time limit is retried (--retries) with more of both
         mem_mb=lambda wc, attempt: config["train"]["mem_mb"] * attempt,
-        runtime=lambda wc, attempt: config["train"]["runtime"] * attempt,
+        runtime=lambda wc, attempt: per_thousand_materials(config["train"]["runtime"])
+        * attempt,
     params:
         train=result_settings("train"),
         seed=config["seed"],
@@ -76,6 +77,8 @@ rule fit_baseline:
         status=fit_path("status", "baseline_{baseline}"),
     log:
         fit_path("log", "baseline_{baseline}"),
+    benchmark:
+        fit_path("benchmark", "baseline_{baseline}")
     conda:
         "../envs/data.yaml"
     params:
