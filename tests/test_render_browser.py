@@ -190,7 +190,7 @@ SCENE_COUNTERS_JS = """() => {
 }"""
 
 
-def test_page_fitted_for_batches_draws_once_frees_old_scenes_and_gives_the_same_pixels():
+def test_page_fitted_for_batches_draws_once_shares_geometries_frees_old_scenes_same_pixels():
     scenes = [cif_scene_json(real_cif(mat_id))[0] for mat_id in REAL_IDS[:2]]
     sequence = scenes * 3  # the same two structures, again and again
 
@@ -219,6 +219,7 @@ def test_page_fitted_for_batches_draws_once_frees_old_scenes_and_gives_the_same_
     assert (frames(fitted) == 1).all() and (frames(plain) >= 2).all()
     geometries = lambda counters: [held for _, held in counters]  # noqa: E731
     assert geometries(fitted)[-2:] == geometries(fitted)[:2]  # old scenes freed
+    assert geometries(fitted)[0] < geometries(plain)[0] / 2  # alike spheres and bonds share one
     assert geometries(plain)[-1] > geometries(plain)[1]  # Crystal Toolkit alone keeps them
 
 

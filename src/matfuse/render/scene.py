@@ -67,6 +67,23 @@ def component_class():
     return StructureMoleculeComponent
 
 
+def remember_connected_sites(graph):
+    """Answer this graph's neighbour queries from a memo: Crystal Toolkit asks for each drawn
+    site's neighbours twice (to find the sites to draw, then to draw their bonds), and each
+    answer rebuilds every neighbour as a new PeriodicSite. The graph is not changed while its
+    scene is made; callers get their own list, as before."""
+    ask = graph.get_connected_sites
+    answers = {}
+
+    def get_connected_sites(n, jimage=(0, 0, 0)):
+        key = (n, tuple(jimage))
+        if key not in answers:
+            answers[key] = ask(n, jimage=jimage)
+        return list(answers[key])
+
+    graph.get_connected_sites = get_connected_sites
+
+
 def structure_scene(structure, camera="top"):
     """Crystal Toolkit scene (a JSON-ready dict) and the number of bonds found."""
     SMC = component_class()
@@ -75,6 +92,7 @@ def structure_scene(structure, camera="top"):
         graph = SMC._preprocess_input_to_graph(
             oriented(structure, camera), bonding_strategy=BONDING_STRATEGY
         )
+        remember_connected_sites(graph)
         # get_scene_and_legend only stores the legend on `self`: a bare instance is enough and
         # avoids registering a Dash component per structure.
         scene, _legend = SMC.get_scene_and_legend(SMC.__new__(SMC), graph, **DISPLAY_OPTIONS)
