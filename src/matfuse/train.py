@@ -26,6 +26,8 @@ written to the status file, one JSON object with these fields:
                     epochs completed: tables, figures and the report mark such models
   backbones         each modality's matfuse_backbone.json
   embedding         the structure-embedding method when the model uses `tabular`, else null
+  dropped_columns   feature columns left out because they give this target away (the
+                    descriptors' volume, density and Å distances for Vol/atom), else []
   device            cpu | cuda
 
 A fitted model directory also gets matfuse_model.json (matfuse.modelspec): the settings its
@@ -44,6 +46,7 @@ import pandas as pd
 
 from matfuse.backbones import read_backbone
 from matfuse.dataset import modality_columns
+from matfuse.descriptors import leaking_columns
 from matfuse.modelspec import EMBEDDING_WEIGHTS, model_spec, write_model_spec
 from matfuse.split import with_split
 
@@ -163,8 +166,10 @@ def load_backbones(backbone_dirs):
     return backbones
 
 
-def model_inputs(table, modalities, target, backbones):
-    """Feature columns and their AutoMM types; raises when an input the fit needs is missing."""
+def model_inputs(table, modalities, target, backbones, definition=None):
+    """Feature columns and their AutoMM types, without those that give the target away
+    (`definition`: its config {field, per}; by default the target's name is its field);
+    raises when an input the fit needs is missing."""
     missing = [m for m in modalities if not modality_columns(table.columns, m)]
     if missing:
         raise ValueError(f"the aligned table has no column for modality {missing}")
@@ -173,7 +178,10 @@ def model_inputs(table, modalities, target, backbones):
     unresolved = [m for m in modalities if m in BACKBONE_KEYS and m not in backbones]
     if unresolved:
         raise ValueError(f"no backbone directory given for modality {unresolved}")
-    column_types = {c: COLUMN_TYPES[m] for m in modalities for c in modality_columns(table.columns, m)}
+    leaks = set(leaking_columns(definition or {"field": target}))
+    column_types = {
+        c: COLUMN_TYPES[m] for m in modalities for c in modality_columns(table.columns, m) if c not in leaks
+    }
     for column, kind in column_types.items():
         if kind == "image_path":
             absent = table.loc[~table[column].map(lambda p: isinstance(p, str) and Path(p).is_file()), "mat_id"]
@@ -243,7 +251,11 @@ def fit_model(
     table = pd.read_parquet(dataset)
     if split is not None:  # the repeat's split (aligned materials only)
         table = with_split(table, split, repeat)
-    column_types = model_inputs(table, modalities, target, backbones)
+    definition = (featurisation or {}).get("target")
+    column_types = model_inputs(table, modalities, target, backbones, definition)
+    dropped = [c for m in modalities for c in modality_columns(table.columns, m) if c not in column_types]
+    if dropped:
+        log.warning("left out, as they give %s away: %s", target, ", ".join(dropped))
     features = list(column_types)
     train, test = split_rows(table)
     test = in_prediction_order(test)
@@ -263,6 +275,7 @@ def fit_model(
         "time_limit": settings["time_limit"],
         "backbones": {m: meta for m, (_, meta) in backbones.items()},
         "embedding": embedding if "tabular" in modalities else None,
+        "dropped_columns": dropped,
         "device": "cuda" if num_gpus else "cpu",
     }
     # the GPUs a scheduler (SLURM --gpus) gave this job; unset when run outside one

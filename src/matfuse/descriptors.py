@@ -1,0 +1,186 @@
+"""`descriptors` mode: a fixed set of label-free symmetry and geometry descriptors per structure.
+
+The tabular view of the paper's peer-reviewed version (Computation 13:282, 2025), which fed
+structural descriptors to an FT-Transformer. Each structure gets the same `COLUMNS`, computed
+with spglib (through pymatgen) and pymatgen's periodic neighbour list; nothing is fitted, so a
+structure's row depends on it alone (a new one in `matfuse predict` gets what it would have got
+in the study). Every column is invariant to site order, origin and the choice of cell
+(supercell, non-standard setting): symmetry from spglib's dataset (pure translations count as
+symmetry, so a supercell's orbits and primitive cell are the primitive's), the lattice of the
+standardised conventional cell and of the Niggli-reduced primitive cell, and per-site
+neighbour statistics pooled over all sites.
+
+Two groups:
+- scale-free (`SCALE_FREE`): space group, crystal system, centering, point-group order,
+  inversion, symmetry orbits, primitive sites, lattice ratios and angles, nearest-neighbour
+  distances relative to (V/N)^(1/3), Hoppe's effective coordination number, the packing
+  fraction of spheres of half the nearest-neighbour distance. No length or mass scale.
+- scale (`SCALE`): volume per atom, density, mean nearest-neighbour distance in Å. They give
+  a target defined from the cell volume (or a density) away: `leaking_columns` names them for
+  such a target, and `matfuse.train` drops them from that target's models (only those).
+"""
+
+import dataclasses
+import logging
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+
+import numpy as np
+import spglib
+from pymatgen.core import Lattice, Structure
+from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+log = logging.getLogger(__name__)
+
+CRYSTAL_SYSTEMS = ("triclinic", "monoclinic", "orthorhombic", "tetragonal", "trigonal", "hexagonal", "cubic")
+# first letter of the Hermann-Mauguin symbol; A, B and C are one base-centred class
+CENTERINGS = {"P": "P", "A": "C", "B": "C", "C": "C", "I": "I", "F": "F", "R": "R"}
+SCALE_FREE = (
+    ["spacegroup_number", "point_group_order", "centrosymmetric", "symmetry_orbits", "sites_primitive"]
+    + [f"system_{name}" for name in CRYSTAL_SYSTEMS]
+    + [f"centering_{name}" for name in dict.fromkeys(CENTERINGS.values())]
+    + [f"{cell}_{name}" for cell in ("conv", "prim") for name in ("b_a", "c_a", "alpha", "beta", "gamma")]
+    + [f"nn_rel_{stat}" for stat in ("min", "mean", "max", "std")]
+    + [f"econ_{stat}" for stat in ("min", "mean", "max", "std")]
+    + ["packing_nn"]
+)
+SCALE = ["volume_per_atom", "density", "nn_distance_mean"]
+NAMES = SCALE_FREE + SCALE
+# the modality's value columns (matfuse.dataset.modality_columns reads the `emb_` prefix)
+COLUMNS = [f"emb_{name}" for name in NAMES]
+# target fields that the scale group gives away (targets.py: `volume` is the cell's, Å³)
+LEAKY_FIELDS = ("volume", "density")
+# Hoppe's weights exp(1 - (l / l_av)^6) beyond twice the nearest distance are below 1e-9
+ECON_RADIUS = 2.0
+DESCRIPTION = "descriptors (spglib/pymatgen symmetry and geometry; nothing fitted, no target read)"
+
+
+@dataclasses.dataclass(frozen=True)
+class DescriptorSettings:
+    """spglib's tolerances (pymatgen's defaults): Å for positions, degrees for angles."""
+
+    symprec: float = 0.01
+    angle_tolerance: float = 5.0
+
+
+def leaking_columns(target):
+    """The columns that give `target` ({field, per}, as config defines it) away: the scale
+    group for a target made from the cell volume or a density (Vol/atom), else none."""
+    return [f"emb_{name}" for name in SCALE] if target.get("field") in LEAKY_FIELDS else []
+
+
+def descriptor_vectors(cif_paths, settings=DescriptorSettings(), processes=1):
+    """(vector, "") or (None, reason) per CIF path, in order, over `processes` forked workers."""
+    if processes <= 1 or len(cif_paths) <= 1:
+        return [_vector_or_reason(path, settings) for path in cif_paths]
+    with ProcessPoolExecutor(processes, mp_context=get_context("fork")) as pool:
+        return list(pool.map(_vector_or_reason, cif_paths, [settings] * len(cif_paths), chunksize=16))
+
+
+def _vector_or_reason(path, settings):
+    try:
+        structure = Structure.from_file(path)
+    except Exception as error:
+        return None, f"pymatgen could not read {path}: {type(error).__name__}: {error}"
+    try:
+        values = structure_descriptors(structure, settings)
+    except Exception as error:
+        return None, f"descriptors failed: {type(error).__name__}: {error}"
+    vector = np.array([values[name] for name in NAMES], dtype=np.float64)
+    if not np.isfinite(vector).all():
+        bad = [name for name, value in zip(NAMES, vector) if not np.isfinite(value)]
+        return None, f"descriptors not finite: {', '.join(bad)}"
+    return vector.astype(np.float32), ""
+
+
+def structure_descriptors(structure, settings=DescriptorSettings()):
+    """{name: value} of one pymatgen Structure (ordered sites only: spglib needs species)."""
+    if not structure.is_ordered:
+        raise ValueError("a disordered structure (partial occupancies)")
+    return {**_symmetry(structure, settings), **_geometry(structure)}
+
+
+def _symmetry(structure, settings):
+    analyzer = SpacegroupAnalyzer(structure, symprec=settings.symprec, angle_tolerance=settings.angle_tolerance)
+    data = analyzer.get_symmetry_dataset()
+    if data is None:
+        raise ValueError(f"spglib found no symmetry (symprec={settings.symprec})")
+    # the standardised conventional cell holds every operation of the point group as an integer
+    # matrix, a supercell's basis not always: its operations and orbits are read there
+    standard = spglib.get_symmetry_dataset(
+        (data.std_lattice, data.std_positions, data.std_types), symprec=settings.symprec,
+        angle_tolerance=settings.angle_tolerance,
+    )
+    if standard is None or standard.number != data.number:
+        raise ValueError("spglib's standardised cell does not have the structure's space group")
+    rotations = np.unique(np.asarray(standard.rotations, dtype=int), axis=0)
+    values = {
+        "spacegroup_number": data.number,
+        "point_group_order": len(rotations),
+        "centrosymmetric": float(any((r == -np.eye(3, dtype=int)).all() for r in rotations)),
+        "symmetry_orbits": len(set(standard.equivalent_atoms)),
+        "sites_primitive": len(set(data.mapping_to_primitive)),
+    }
+    system = analyzer.get_crystal_system()
+    values.update({f"system_{name}": float(name == system) for name in CRYSTAL_SYSTEMS})
+    centering = CENTERINGS[data.international[0]]
+    values.update({f"centering_{name}": float(name == centering) for name in dict.fromkeys(CENTERINGS.values())})
+    primitive = Lattice(data.primitive_lattice).get_niggli_reduced_lattice()
+    for cell, lattice in (("conv", Lattice(data.std_lattice)), ("prim", primitive)):
+        a, b, c = lattice.abc
+        values.update(zip([f"{cell}_{n}" for n in ("b_a", "c_a", "alpha", "beta", "gamma")], (b / a, c / a, *lattice.angles)))
+    return values
+
+
+def _geometry(structure):
+    """Per-site nearest distance and effective coordination, pooled over sites (so a supercell,
+    whose sites repeat the cell's equally often, gives the same), and the scale group."""
+    n = len(structure)
+    scale = (structure.volume / n) ** (1 / 3)
+    nearest = _nearest_distances(structure, scale)
+    centres, _, _, distances = structure.get_neighbor_list(ECON_RADIUS * nearest.max(), exclude_self=True)
+    econ = np.array([_econ(distances[(centres == i) & (distances <= ECON_RADIUS * nearest[i])]) for i in range(n)])
+    relative = nearest / scale
+    return {
+        **_stats("nn_rel", relative),
+        **_stats("econ", econ),
+        "packing_nn": float(np.pi / 6 * (nearest**3).sum() / structure.volume),
+        "volume_per_atom": structure.volume / n,
+        "density": float(structure.density),
+        "nn_distance_mean": float(nearest.mean()),
+    }
+
+
+def _nearest_distances(structure, scale):
+    """Each site's nearest-neighbour distance (periodic images included): the search radius
+    grows from 1.5 (V/N)^(1/3) until every site has a neighbour (its own image at the latest)."""
+    radius = 1.5 * scale
+    while True:
+        centres, _, _, distances = structure.get_neighbor_list(radius, exclude_self=True)
+        nearest = np.full(len(structure), np.inf)
+        np.minimum.at(nearest, centres, distances)
+        if np.isfinite(nearest).all():
+            return nearest
+        radius *= 2
+
+
+def _econ(lengths):
+    """Hoppe's effective coordination number: weights exp(1 - (l / l_av)^6), with l_av their
+    weighted mean, iterated from the shortest length to its fixed point."""
+    average = lengths.min()
+    for _ in range(100):
+        weights = np.exp(1 - (lengths / average) ** 6)
+        updated = (lengths * weights).sum() / weights.sum()
+        if abs(updated - average) < 1e-12 * average:
+            break
+        average = updated
+    return float(np.exp(1 - (lengths / average) ** 6).sum())
+
+
+def _stats(prefix, values):
+    return {
+        f"{prefix}_min": float(values.min()),
+        f"{prefix}_mean": float(values.mean()),
+        f"{prefix}_max": float(values.max()),
+        f"{prefix}_std": float(values.std()),
+    }
