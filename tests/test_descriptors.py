@@ -8,7 +8,8 @@ import pytest
 import torch
 from pymatgen.core import Lattice, Structure
 
-from matfuse.descriptors import COLUMNS, NAMES, SCALE, DescriptorSettings, leaking_columns, structure_descriptors
+from matfuse.descriptor_columns import COLUMNS, NAMES, SCALE, leaking_columns
+from matfuse.descriptors import DescriptorSettings, structure_descriptors
 from matfuse.modelspec import EMBEDDING_WEIGHTS
 from matfuse.potnet import EmbeddingSettings, embed_structures, potnet_embeddings
 from matfuse.predict import modality_tables

@@ -5,23 +5,17 @@ structural descriptors to an FT-Transformer. Each structure gets the same `COLUM
 with spglib (through pymatgen) and pymatgen's periodic neighbour list; nothing is fitted, so a
 structure's row depends on it alone (a new one in `matfuse predict` gets what it would have got
 in the study). Every column is invariant to site order, origin and the choice of cell
-(supercell, non-standard setting): symmetry from spglib's dataset (pure translations count as
-symmetry, so a supercell's orbits and primitive cell are the primitive's), the lattice of the
-standardised conventional cell and of the Niggli-reduced primitive cell, and per-site
-neighbour statistics pooled over all sites.
+(supercell, non-standard setting): spglib finds the primitive cell through the pure
+translations, point-group operations and orbits are read in its standardised conventional cell
+(a supercell's basis cannot express them all), lattice shapes are the standardised
+conventional cell's and the Niggli-reduced primitive cell's, and per-site neighbour statistics
+are pooled over all sites.
 
-Two groups:
-- scale-free (`SCALE_FREE`): space group, crystal system, centering, point-group order,
-  inversion, symmetry orbits, primitive sites, lattice ratios and angles, nearest-neighbour
-  distances relative to (V/N)^(1/3), Hoppe's effective coordination number, the packing
-  fraction of spheres of half the nearest-neighbour distance. No length or mass scale.
-- scale (`SCALE`): volume per atom, density, mean nearest-neighbour distance in Å. They give
-  a target defined from the cell volume (or a density) away: `leaking_columns` names them for
-  such a target, and `matfuse.train` drops them from that target's models (only those).
+The column set and the leak rule (which columns a volume target's models never see) are in
+matfuse.descriptor_columns.
 """
 
 import dataclasses
-import logging
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
@@ -30,27 +24,10 @@ import spglib
 from pymatgen.core import Lattice, Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
-log = logging.getLogger(__name__)
+from matfuse.descriptor_columns import CENTERINGS, CRYSTAL_SYSTEMS, NAMES
 
-CRYSTAL_SYSTEMS = ("triclinic", "monoclinic", "orthorhombic", "tetragonal", "trigonal", "hexagonal", "cubic")
-# first letter of the Hermann-Mauguin symbol; A, B and C are one base-centred class
-CENTERINGS = {"P": "P", "A": "C", "B": "C", "C": "C", "I": "I", "F": "F", "R": "R"}
-SCALE_FREE = (
-    ["spacegroup_number", "point_group_order", "centrosymmetric", "symmetry_orbits", "sites_primitive"]
-    + [f"system_{name}" for name in CRYSTAL_SYSTEMS]
-    + [f"centering_{name}" for name in dict.fromkeys(CENTERINGS.values())]
-    + [f"{cell}_{name}" for cell in ("conv", "prim") for name in ("b_a", "c_a", "alpha", "beta", "gamma")]
-    + [f"nn_rel_{stat}" for stat in ("min", "mean", "max", "std")]
-    + [f"econ_{stat}" for stat in ("min", "mean", "max", "std")]
-    + ["packing_nn"]
-)
-SCALE = ["volume_per_atom", "density", "nn_distance_mean"]
-NAMES = SCALE_FREE + SCALE
-# the modality's value columns (matfuse.dataset.modality_columns reads the `emb_` prefix)
-COLUMNS = [f"emb_{name}" for name in NAMES]
-# target fields that the scale group gives away (targets.py: `volume` is the cell's, Å³)
-LEAKY_FIELDS = ("volume", "density")
-# Hoppe's weights exp(1 - (l / l_av)^6) beyond twice the nearest distance are below 1e-9
+# neighbours beyond twice a site's nearest distance are left out of its effective coordination:
+# Hoppe's weight exp(1 - (l / l_av)^6) is below 1e-9 there while l_av is under 1.2x the nearest
 ECON_RADIUS = 2.0
 DESCRIPTION = "descriptors (spglib/pymatgen symmetry and geometry; nothing fitted, no target read)"
 
@@ -61,12 +38,6 @@ class DescriptorSettings:
 
     symprec: float = 0.01
     angle_tolerance: float = 5.0
-
-
-def leaking_columns(target):
-    """The columns that give `target` ({field, per}, as config defines it) away: the scale
-    group for a target made from the cell volume or a density (Vol/atom), else none."""
-    return [f"emb_{name}" for name in SCALE] if target.get("field") in LEAKY_FIELDS else []
 
 
 def descriptor_vectors(cif_paths, settings=DescriptorSettings(), processes=1):

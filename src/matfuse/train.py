@@ -46,7 +46,7 @@ import pandas as pd
 
 from matfuse.backbones import read_backbone
 from matfuse.dataset import modality_columns
-from matfuse.descriptors import leaking_columns
+from matfuse.descriptor_columns import leaking_columns
 from matfuse.modelspec import EMBEDDING_WEIGHTS, model_spec, write_model_spec
 from matfuse.split import with_split
 

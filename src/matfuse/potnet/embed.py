@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 from torch_geometric.data import Batch
 
-from matfuse.descriptors import COLUMNS as DESCRIPTOR_COLUMNS
+from matfuse.descriptor_columns import COLUMNS as DESCRIPTOR_COLUMNS
 from matfuse.descriptors import DESCRIPTION as DESCRIPTORS_DESCRIPTION
 from matfuse.descriptors import DescriptorSettings, descriptor_vectors
 from matfuse.potnet.chgnet_features import DESCRIPTION as CHGNET_DESCRIPTION
