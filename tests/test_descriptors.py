@@ -76,7 +76,8 @@ def test_the_scale_group_is_kept_from_a_volume_targets_models_only():
     table = pd.DataFrame(np.ones((2, len(COLUMNS))), columns=COLUMNS).assign(
         mat_id=["a", "b"], volume_per_atom=1.0, e_form=0.0, text="Cu4"
     )
-    volume = model_inputs(table, ["tabular", "text"], "volume_per_atom", {"text": None}, {"field": "volume", "per": "nsites"})
+    definition = {"field": "volume", "per": "nsites"}
+    volume = model_inputs(table, ["tabular", "text"], "volume_per_atom", {"text": None}, definition)
     assert set(COLUMNS) - set(volume) == {f"emb_{n}" for n in SCALE} and volume["text"] == "text"
     assert set(model_inputs(table, ["tabular"], "e_form", {}, {"field": "e_form"})) == set(COLUMNS)
 

@@ -99,7 +99,8 @@ def _symmetry(structure, settings):
     primitive = Lattice(data.primitive_lattice).get_niggli_reduced_lattice()
     for cell, lattice in (("conv", Lattice(data.std_lattice)), ("prim", primitive)):
         a, b, c = lattice.abc
-        values.update(zip([f"{cell}_{n}" for n in ("b_a", "c_a", "alpha", "beta", "gamma")], (b / a, c / a, *lattice.angles)))
+        names = [f"{cell}_{n}" for n in ("b_a", "c_a", "alpha", "beta", "gamma")]
+        values.update(zip(names, (b / a, c / a, *lattice.angles)))
     return values
 
 
