@@ -58,6 +58,11 @@ BACKBONE_KEYS = {"image": "model.timm_image.checkpoint_name", "text": "model.hf_
 # Files AutoMM loads from a local backbone directory: its config and one weights file.
 BACKBONE_WEIGHTS = ("pytorch_model.bin", "model.safetensors")
 BARELY_TRAINED_EPOCHS = 2
+# `train.tabular_backbone`: AutoMM's model of the numeric (tabular) columns. Its presets already
+# name ft_transformer (AutoMM 1.6), so that choice leaves AutoMM's own model list; `mlp` swaps in
+# its numerical MLP, keeping the image and text models and the fusion of those presets.
+TABULAR_BACKBONES = ("ft_transformer", "mlp")
+MLP_MODEL_NAMES = ["numerical_mlp", "timm_image", "hf_text", "document_transformer", "fusion_mlp"]
 
 # Lightning's own messages (rank_zero_info, early stopping's log.info) that say how training went.
 LIGHTNING_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.pytorch.callbacks.early_stopping")
@@ -134,6 +139,11 @@ def hyperparameters(settings, backbones, threads, num_gpus):
     }
     for modality, directory in backbones.items():
         hp[BACKBONE_KEYS[modality]] = str(directory)
+    tabular = settings.get("tabular_backbone", "ft_transformer")
+    if tabular not in TABULAR_BACKBONES:
+        raise ValueError(f"train.tabular_backbone: {tabular!r} is not one of {', '.join(TABULAR_BACKBONES)}")
+    if tabular == "mlp":
+        hp["model.names"] = MLP_MODEL_NAMES
     hp.update(settings.get("hyperparameters") or {})
     return hp
 
