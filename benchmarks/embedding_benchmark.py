@@ -5,10 +5,11 @@ the entropy of its normalised singular values; 128 at most), |Spearman| with log
 sites) of its first principal component and of its raw row norm (an embedding that mostly
 encodes cell size scores near 1), and a ridge probe's 5-fold cross-validated MAE/MAD for Eform
 and Gap on the train split (85/15, matfuse's own seeded split). A `size only` row is the same
-probe on log(number of sites) alone, and `mean` is MAE/MAD 1.
+probe on log(number of sites) alone, and `mean` is MAE/MAD 1. `descriptors` gets a second row
+without its scale group (volume, density, Å distances): the columns a Vol/atom model sees.
 
     PYTHONPATH=src python benchmarks/embedding_benchmark.py [--table PATH] [--n 1000] [--seed 42]
-        [--methods random chgnet] [--label after]
+        [--methods random chgnet descriptors] [--label after]
 
 It calls only `matfuse.potnet.potnet_embeddings(cifs, method, settings, seed=...)`, so it runs
 unchanged against an older checkout (`PYTHONPATH=OLD/src`) for a before/after comparison.
@@ -97,7 +98,7 @@ def main():
     parser.add_argument("--table", type=Path, default=TABLE, help="a table-source file (id, nsites, cif, targets)")
     parser.add_argument("--n", type=int, default=1000, help="materials sampled (seeded)")
     parser.add_argument("--seed", type=int, default=42, help="sample, split, folds and PotNet seed")
-    parser.add_argument("--methods", nargs="+", default=["random"], help="embedding methods (random, chgnet)")
+    parser.add_argument("--methods", nargs="+", default=["random"], help="embedding methods (random, trained, chgnet, descriptors)")
     parser.add_argument("--label", default="", help="appended to each method's name in the table")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
@@ -112,10 +113,17 @@ def main():
             embedded = potnet_embeddings(manifest, method, EmbeddingSettings(), seed=args.seed, threads=args.threads)
             seconds = time.perf_counter() - start
             ok = embedded["ok"].to_numpy()
-            features = embedded.loc[ok, [c for c in embedded.columns if c.startswith("emb_")]].to_numpy(float)
-            label = f"{method} {args.label}".strip()
+            columns = [c for c in embedded.columns if c.startswith("emb_")]
+            variants = {method: columns}
+            if method == "descriptors":  # imported here: an older checkout has no descriptors
+                from matfuse.descriptor_columns import SCALE
+
+                variants["descriptors, scale-free"] = [c for c in columns if c.removeprefix("emb_") not in SCALE]
             log_sites = np.log(table["nsites"].to_numpy(float)[ok])
-            rows.append(row(label, features, log_sites, is_train[ok], table[ok], args.seed, seconds))
+            for name, kept in variants.items():
+                features = embedded.loc[ok, kept].to_numpy(float)
+                label = f"{name} {args.label}".strip()
+                rows.append(row(label, features, log_sites, is_train[ok], table[ok], args.seed, seconds))
         log_sites = np.log(table["nsites"].to_numpy(float))
         rows.append(row("size only: log(sites)", log_sites[:, None], log_sites, is_train, table, args.seed))
     print(

@@ -215,7 +215,7 @@ def modality_table(modality):
     return {
         "text": "results/modalities/text.parquet",
         "image": "results/modalities/image.parquet",
-        # the structure embedding of the configured method (random | trained | chgnet)
+        # the structure embedding of the configured method (random | trained | chgnet | descriptors)
         "tabular": f"results/modalities/potnet_{config['embeddings']['method']}.parquet",
     }[modality]
 
@@ -281,8 +281,13 @@ def featurisation(wildcards):
         )
     if "tabular" in modalities:
         method = config["embeddings"]["method"]
-        # what the method reads: CHGNet none of PotNet's settings, `random` no training ones
-        keys = {"random": ["graph", "model"], "trained": ["graph", "model", "trained"]}
+        # what the method reads: CHGNet none of PotNet's settings, `random` no training ones,
+        # descriptors only their own
+        keys = {
+            "random": ["graph", "model"],
+            "trained": ["graph", "model", "trained"],
+            "descriptors": ["descriptors"],
+        }
         settings["embeddings"] = {
             "method": method,
             **result_settings("embeddings", keys=keys.get(method, [])),

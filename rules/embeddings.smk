@@ -1,6 +1,7 @@
 rule potnet_embeddings:
-    """The structure modality: a 128-d embedding per material (PotNet random/trained, or CHGNet),
-    and the model that made it (weights and norm statistics), to embed new structures alike.
+    """The structure modality: a 128-d embedding per material (PotNet random/trained, or CHGNet)
+    or named descriptors, and what made it (weights and norm statistics; the descriptor columns),
+    to embed new structures alike.
     """
     input:
         unpack(potnet_inputs),
@@ -12,7 +13,7 @@ rule potnet_embeddings:
     benchmark:
         "results/benchmarks/potnet_embeddings_{method}.tsv"
     wildcard_constraints:
-        method="random|trained|chgnet",
+        method="random|trained|chgnet|descriptors",
     conda:
         "../envs/potnet.yaml"
     threads: config["embeddings"]["threads"]

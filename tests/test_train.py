@@ -42,6 +42,35 @@ def test_config_and_local_backbones_reach_the_hyperparameters(tmp_path):
     assert hyperparameters(SETTINGS, {}, threads=4, num_gpus=1)["env.num_workers"] == 3
 
 
+def test_tabular_backbone_default_leaves_automms_own_ft_transformer(tmp_path):
+    """AutoMM's presets already model numeric columns with ft_transformer: the default sets no
+    model list; `mlp` swaps in numerical_mlp; anything else is refused."""
+    from autogluon.multimodal.utils.config import get_config
+
+    default = hyperparameters(SETTINGS, {}, threads=1, num_gpus=0)
+    assert "model.names" not in default
+    names = get_config(problem_type="regression", presets="medium_quality", overrides=default).model.names
+    assert names[0] == "ft_transformer" and "numerical_mlp" not in names
+    mlp = hyperparameters({**SETTINGS, "tabular_backbone": "mlp"}, {}, threads=1, num_gpus=0)
+    assert "numerical_mlp" in mlp["model.names"] and "ft_transformer" not in mlp["model.names"]
+    with pytest.raises(ValueError, match="train.tabular_backbone: 'gbm'"):
+        hyperparameters({**SETTINGS, "tabular_backbone": "gbm"}, {}, threads=1, num_gpus=0)
+
+
+@pytest.mark.parametrize("backbone, model", [(None, "ft_transformer"), ("mlp", "numerical_mlp")])
+def test_the_fitted_tabular_model_is_the_configured_backbone(tmp_path, backbone, model):
+    """A real one-epoch fit: the predictor AutoMM saved uses that model and only it."""
+    import yaml
+
+    table = structure_table()
+    table.to_parquet(tmp_path / "aligned.parquet")
+    settings = SETTINGS if backbone is None else {**SETTINGS, "tabular_backbone": backbone}
+    record = run(tmp_path, tmp_path / "aligned.parquet", settings=settings)
+    assert record["ok"], record["reason"]
+    saved = yaml.safe_load((tmp_path / "model" / "config.yaml").read_text())
+    assert saved["model"]["names"] == [model]
+
+
 def test_modality_columns():
     columns = ["mat_id", "split", "gap", "text", "image", "emb_000", "emb_001"]
     assert modality_columns(columns, "tabular") == ["emb_000", "emb_001"]

@@ -12,8 +12,9 @@ made it, copied beside it), without the study's config. Fields:
   seed             config `seed` (the embedding's random init, the fit's)
   fit_threads      torch threads of the fit (CPU sums follow them; predict uses the same)
   images           {size, camera, min_foreground} of the renders, or null without `image`
-  embeddings       {method, graph, model, trained, weights} of the structure embedding, or null
-                   without `tabular`; weights: the embedding model's file beside the model
+  embeddings       {method, the settings its method reads (graph, model, trained or
+                   descriptors), weights} of the structure embedding, or null without
+                   `tabular`; weights: the embedding model's file beside the model
   backbones        each modality's matfuse_backbone.json
 """
 

@@ -26,6 +26,8 @@ written to the status file, one JSON object with these fields:
                     epochs completed: tables, figures and the report mark such models
   backbones         each modality's matfuse_backbone.json
   embedding         the structure-embedding method when the model uses `tabular`, else null
+  dropped_columns   feature columns left out because they give this target away (the
+                    descriptors' volume, density and Å distances for Vol/atom), else []
   device            cpu | cuda
 
 A fitted model directory also gets matfuse_model.json (matfuse.modelspec): the settings its
@@ -44,6 +46,7 @@ import pandas as pd
 
 from matfuse.backbones import read_backbone
 from matfuse.dataset import modality_columns
+from matfuse.descriptor_columns import leaking_columns
 from matfuse.modelspec import EMBEDDING_WEIGHTS, model_spec, write_model_spec
 from matfuse.split import with_split
 
@@ -55,6 +58,11 @@ BACKBONE_KEYS = {"image": "model.timm_image.checkpoint_name", "text": "model.hf_
 # Files AutoMM loads from a local backbone directory: its config and one weights file.
 BACKBONE_WEIGHTS = ("pytorch_model.bin", "model.safetensors")
 BARELY_TRAINED_EPOCHS = 2
+# `train.tabular_backbone`: AutoMM's model of the numeric (tabular) columns. Its presets already
+# name ft_transformer (AutoMM 1.6), so that choice leaves AutoMM's own model list; `mlp` swaps in
+# its numerical MLP, keeping the image and text models and the fusion of those presets.
+TABULAR_BACKBONES = ("ft_transformer", "mlp")
+MLP_MODEL_NAMES = ["numerical_mlp", "timm_image", "hf_text", "document_transformer", "fusion_mlp"]
 
 # Lightning's own messages (rank_zero_info, early stopping's log.info) that say how training went.
 LIGHTNING_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.pytorch.callbacks.early_stopping")
@@ -131,6 +139,11 @@ def hyperparameters(settings, backbones, threads, num_gpus):
     }
     for modality, directory in backbones.items():
         hp[BACKBONE_KEYS[modality]] = str(directory)
+    tabular = settings.get("tabular_backbone", "ft_transformer")
+    if tabular not in TABULAR_BACKBONES:
+        raise ValueError(f"train.tabular_backbone: {tabular!r} is not one of {', '.join(TABULAR_BACKBONES)}")
+    if tabular == "mlp":
+        hp["model.names"] = MLP_MODEL_NAMES
     hp.update(settings.get("hyperparameters") or {})
     return hp
 
@@ -163,8 +176,10 @@ def load_backbones(backbone_dirs):
     return backbones
 
 
-def model_inputs(table, modalities, target, backbones):
-    """Feature columns and their AutoMM types; raises when an input the fit needs is missing."""
+def model_inputs(table, modalities, target, backbones, definition=None):
+    """Feature columns and their AutoMM types, without those that give the target away
+    (`definition`: its config {field, per}; by default the target's name is its field);
+    raises when an input the fit needs is missing."""
     missing = [m for m in modalities if not modality_columns(table.columns, m)]
     if missing:
         raise ValueError(f"the aligned table has no column for modality {missing}")
@@ -173,7 +188,10 @@ def model_inputs(table, modalities, target, backbones):
     unresolved = [m for m in modalities if m in BACKBONE_KEYS and m not in backbones]
     if unresolved:
         raise ValueError(f"no backbone directory given for modality {unresolved}")
-    column_types = {c: COLUMN_TYPES[m] for m in modalities for c in modality_columns(table.columns, m)}
+    leaks = set(leaking_columns(definition or {"field": target}))
+    column_types = {
+        c: COLUMN_TYPES[m] for m in modalities for c in modality_columns(table.columns, m) if c not in leaks
+    }
     for column, kind in column_types.items():
         if kind == "image_path":
             absent = table.loc[~table[column].map(lambda p: isinstance(p, str) and Path(p).is_file()), "mat_id"]
@@ -243,7 +261,11 @@ def fit_model(
     table = pd.read_parquet(dataset)
     if split is not None:  # the repeat's split (aligned materials only)
         table = with_split(table, split, repeat)
-    column_types = model_inputs(table, modalities, target, backbones)
+    definition = (featurisation or {}).get("target")
+    column_types = model_inputs(table, modalities, target, backbones, definition)
+    dropped = [c for m in modalities for c in modality_columns(table.columns, m) if c not in column_types]
+    if dropped:
+        log.warning("left out, as they give %s away: %s", target, ", ".join(dropped))
     features = list(column_types)
     train, test = split_rows(table)
     test = in_prediction_order(test)
@@ -263,6 +285,7 @@ def fit_model(
         "time_limit": settings["time_limit"],
         "backbones": {m: meta for m, (_, meta) in backbones.items()},
         "embedding": embedding if "tabular" in modalities else None,
+        "dropped_columns": dropped,
         "device": "cuda" if num_gpus else "cpu",
     }
     # the GPUs a scheduler (SLURM --gpus) gave this job; unset when run outside one

@@ -1,9 +1,10 @@
-"""The structure modality: one 128-d embedding per material, by one of three methods.
+"""The structure modality: one vector per material, by one of four methods.
 
 - `random`:  a frozen, seeded, untrained PotNet (what the paper most likely used), its batch
              norms calibrated on the study's structures;
 - `trained`: PotNet fitted to the train split's targets (test split never read);
-- `chgnet`:  pretrained CHGNet features (Materials Project relaxations; another data source).
+- `chgnet`:  pretrained CHGNet features (Materials Project relaxations; another data source);
+- `descriptors`: named symmetry and geometry descriptors (matfuse.descriptors), not 128-d.
 """
 
 import dataclasses
@@ -14,6 +15,9 @@ import pandas as pd
 import torch
 from torch_geometric.data import Batch
 
+from matfuse.descriptor_columns import COLUMNS as DESCRIPTOR_COLUMNS
+from matfuse.descriptors import DESCRIPTION as DESCRIPTORS_DESCRIPTION
+from matfuse.descriptors import DescriptorSettings, descriptor_vectors
 from matfuse.potnet.chgnet_features import DESCRIPTION as CHGNET_DESCRIPTION
 from matfuse.potnet.chgnet_features import chgnet_embeddings
 from matfuse.potnet.graph import GraphSettings, build_graphs
@@ -22,13 +26,19 @@ from matfuse.potnet.train import TrainingSettings, fit_potnet
 
 log = logging.getLogger(__name__)
 
-METHODS = ("random", "trained", "chgnet")
+METHODS = ("random", "trained", "chgnet", "descriptors")
 EMBEDDING_COLUMNS = [f"emb_{i:03d}" for i in range(EMBEDDING_DIM)]
 DESCRIPTIONS = {
     "random": "potnet-random (frozen untrained PotNet, seeded, norms calibrated on the study's structures)",
     "trained": "potnet-trained (PotNet fitted on the train split's targets only)",
     "chgnet": CHGNET_DESCRIPTION,
+    "descriptors": DESCRIPTORS_DESCRIPTION,
 }
+
+
+def value_columns(method):
+    """The value columns of a method's table: 128 `emb_000..` or the named descriptors."""
+    return DESCRIPTOR_COLUMNS if method == "descriptors" else EMBEDDING_COLUMNS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,10 +46,11 @@ class EmbeddingSettings:
     graph: GraphSettings = GraphSettings()
     model: ModelSettings = ModelSettings()
     training: TrainingSettings = TrainingSettings()
+    descriptors: DescriptorSettings = DescriptorSettings()
 
     @classmethod
     def from_config(cls, section):
-        """From config["embeddings"] (keys: graph, model, trained; see config/README.md)."""
+        """From config["embeddings"] (keys: graph, model, trained, descriptors; see config/README.md)."""
         graph = GraphSettings(**section.get("graph", {}))
         model = dict(section.get("model", {}))
         for key in ("potential_weights", "potential_range"):
@@ -49,13 +60,14 @@ class EmbeddingSettings:
             graph=graph,
             model=ModelSettings(cutoff=graph.cutoff, **model),
             training=TrainingSettings(**section.get("trained", {})),
+            descriptors=DescriptorSettings(**section.get("descriptors", {})),
         )
 
 
 def potnet_embeddings(
     cifs, method, settings=EmbeddingSettings(), seed=0, split=None, targets=None, threads=1, state_path=None
 ):
-    """The modality table `mat_id, ok, reason, emb_000..emb_127` for the CIF manifest `cifs`.
+    """The modality table `mat_id, ok, reason, <value_columns(method)>` for the CIF manifest `cifs`.
 
     `cifs` has `mat_id, ok, reason, cif` (cif: a path). `split` (`mat_id, split`) and `targets`
     (`mat_id` + target columns) are needed by `trained` only, which reads train rows alone.
@@ -75,6 +87,8 @@ def potnet_embeddings(
         nonlocal model
         if method == "chgnet":
             return chgnet_embeddings(paths)
+        if method == "descriptors":
+            return descriptor_vectors(paths, settings.descriptors, processes=threads)
         built, graphs = _graphs(paths, settings, threads)
         if method == "trained":
             built_ids = [m for m, (g, _) in zip(ids, built) if g is not None]
@@ -88,7 +102,11 @@ def potnet_embeddings(
 
     table = _modality_table(cifs, method, vectors_of)
     if state_path is not None:
-        state = {"method": method, "state_dict": None if model is None else model.state_dict()}
+        state = {
+            "method": method,
+            "state_dict": None if model is None else model.state_dict(),
+            "columns": value_columns(method),
+        }
         torch.save(state, state_path)
     return table
 
@@ -99,14 +117,20 @@ def embed_structures(cifs, settings, state_path, threads=1):
     The same weights and norm statistics, so a material of the study gets exactly its row of the
     study's table, and a new one is embedded as if it had been in the study (nothing is refitted
     or recalibrated). `settings` must be the study's: a model section that does not match the
-    saved weights is refused by the strict load; the graph section is taken as given."""
+    saved weights is refused by the strict load; the graph section is taken as given.
+    Descriptors are computed afresh with `settings.descriptors`; a state whose columns are not
+    this version's is refused."""
     state = torch.load(state_path, weights_only=True)
     method = state["method"]
+    if method == "descriptors" and state.get("columns") != DESCRIPTOR_COLUMNS:
+        raise ValueError(f"{state_path}: descriptors of another matfuse version (other columns); refit the model")
     torch.set_num_threads(threads)
 
     def vectors_of(ids, paths):
         if method == "chgnet":
             return chgnet_embeddings(paths)
+        if method == "descriptors":
+            return descriptor_vectors(paths, settings.descriptors, processes=threads)
         model = PotNet(settings.model, n_outputs=_outputs(state["state_dict"]))
         try:
             model.load_state_dict(state["state_dict"])
@@ -130,7 +154,8 @@ def _modality_table(cifs, method, vectors_of):
     ids = cifs["mat_id"].astype(str).tolist()
     usable = cifs["ok"].astype(bool).to_numpy()
     reasons = [("" if ok else f"no CIF: {reason}") for ok, reason in zip(usable, cifs["reason"])]
-    vectors = np.full((len(ids), EMBEDDING_DIM), np.nan, dtype=np.float32)
+    columns = value_columns(method)
+    vectors = np.full((len(ids), len(columns)), np.nan, dtype=np.float32)
     rows = np.flatnonzero(usable)
     paths = cifs["cif"].astype(str).to_numpy()[rows].tolist()
     results = vectors_of([ids[r] for r in rows], paths)
@@ -147,7 +172,7 @@ def _modality_table(cifs, method, vectors_of):
     table = pd.concat(
         [
             pd.DataFrame({"mat_id": ids, "ok": ok, "reason": reasons}),
-            pd.DataFrame(vectors, columns=EMBEDDING_COLUMNS),
+            pd.DataFrame(vectors, columns=columns),
         ],
         axis=1,
     )
