@@ -54,7 +54,7 @@ def stage(path):
         return f"fit {parts[1]}" if not parts[1].startswith("baseline_") else "baselines"
     if parts[0] == "render_images":
         return "render_images"
-    return re.sub(r"_(random|trained|chgnet)$", "", path.stem)
+    return re.sub(r"_(random|trained|chgnet|descriptors)$", "", path.stem)
 
 
 def stage_costs(workdir):
