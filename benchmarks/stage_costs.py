@@ -54,7 +54,8 @@ def stage(path):
         return f"fit {parts[1]}" if not parts[1].startswith("baseline_") else "baselines"
     if parts[0] == "render_images":
         return "render_images"
-    return re.sub(r"_(random|trained|chgnet|descriptors)$", "", path.stem)
+    # the embedding's file carries its method (potnet_embeddings_{method}); the others are their rule
+    return "potnet_embeddings" if path.stem.startswith("potnet_embeddings_") else path.stem
 
 
 def stage_costs(workdir):
