@@ -11,6 +11,7 @@ import urllib.request
 from snakemake.exceptions import WorkflowError
 
 from matfuse.baselines import BASELINE_PREFIX, BASELINES
+from matfuse.dataset import is_structure, structure_modality
 from matfuse.study import choose, enabled_targets
 from matfuse.tablefile import WRONG_SUFFIX, table_kind
 
@@ -29,18 +30,46 @@ ALEXANDRIA_FILES_ENV = "MATFUSE_ALEXANDRIA_FILES"
 DOWNLOAD_PROBE_TIMEOUT_S = 5
 
 
+def embedding_methods():
+    """`embeddings.method`: one method, or several to compare side by side."""
+    method = config["embeddings"]["method"]
+    return [method] if isinstance(method, str) else list(method)
+
+
+# The structure view of each embedding method, by its name in combinations: `tabular` for one
+# method, `tabular-<method>` for each of several.
+STRUCTURE_METHODS = {
+    structure_modality(m, len(embedding_methods()) > 1): m for m in embedding_methods()
+}
+
+
 def enabled_modalities():
-    return [m for m in MODALITY_ORDER if m in config["modalities"]]
+    """The enabled modalities in order, the structure view once per embedding method."""
+    return [
+        name
+        for m in MODALITY_ORDER
+        if m in config["modalities"]
+        for name in (STRUCTURE_METHODS if m == "tabular" else [m])
+    ]
+
+
+def combo_method(combo):
+    """The embedding method of a combination's structure view; None without one."""
+    return next(
+        (STRUCTURE_METHODS[p] for p in combo.split("+") if is_structure(p)), None
+    )
 
 
 def modality_combos():
-    """Non-empty subsets of the enabled modalities (singles first, then pairs, then all), as
-    far as `study.combos` enables them."""
+    """Non-empty subsets of the enabled modalities (singles first, then pairs, then all), with
+    at most one structure view (methods are alternatives), as far as `study.combos` enables
+    them."""
     enabled = enabled_modalities()
     combos = [
         "+".join(c)
         for size in range(1, len(enabled) + 1)
         for c in itertools.combinations(enabled, size)
+        if sum(map(is_structure, c)) <= 1
     ]
     try:
         return choose(combos, config["study"]["combos"], "study.combos")
@@ -51,7 +80,7 @@ def modality_combos():
 COMBOS = modality_combos()
 # Seeded train/test splits; every model and baseline is fitted once per repeat.
 REPEATS = list(range(config["evaluate"]["repeats"]))
-if len(REPEATS) > 1 and config["embeddings"]["method"] == "trained":
+if len(REPEATS) > 1 and "trained" in embedding_methods():
     raise WorkflowError(
         "evaluate.repeats > 1 with embeddings.method: trained: the embedding is fitted on "
         "repeat 0's train split, which holds other repeats' test materials; use repeats: 1"
@@ -212,11 +241,12 @@ def download_problem():
 
 
 def modality_table(modality):
+    if is_structure(modality):
+        # the structure embedding of the view's method (random | trained | chgnet | descriptors)
+        return f"results/modalities/potnet_{STRUCTURE_METHODS[modality]}.parquet"
     return {
         "text": "results/modalities/text.parquet",
         "image": "results/modalities/image.parquet",
-        # the structure embedding of the configured method (random | trained | chgnet | descriptors)
-        "tabular": f"results/modalities/potnet_{config['embeddings']['method']}.parquet",
     }[modality]
 
 
@@ -269,6 +299,17 @@ def backbones_for(combo):
     ]
 
 
+def embedding_settings(method):
+    """The `embeddings` settings a method reads: CHGNet none of PotNet's, `random` no training
+    ones, descriptors only their own (so adding a method to a study reruns no other)."""
+    keys = {
+        "random": ["graph", "model"],
+        "trained": ["graph", "model", "trained"],
+        "descriptors": ["descriptors"],
+    }
+    return result_settings("embeddings", keys=keys.get(method, []))
+
+
 def featurisation(wildcards):
     """What a model's features were built with, for its matfuse_model.json: the config the
     modality rules ran with, and only for the modalities the combination uses."""
@@ -279,29 +320,16 @@ def featurisation(wildcards):
         settings["images"] = result_settings(
             "images", keys=["size", "camera", "min_foreground"]
         )
-    if "tabular" in modalities:
-        method = config["embeddings"]["method"]
-        # what the method reads: CHGNet none of PotNet's settings, `random` no training ones,
-        # descriptors only their own
-        keys = {
-            "random": ["graph", "model"],
-            "trained": ["graph", "model", "trained"],
-            "descriptors": ["descriptors"],
-        }
-        settings["embeddings"] = {
-            "method": method,
-            **result_settings("embeddings", keys=keys.get(method, [])),
-        }
+    method = combo_method(wildcards.combo)
+    if method:
+        settings["embeddings"] = {"method": method, **embedding_settings(method)}
     return settings
 
 
 def embedding_weights(wildcards):
     """The embedding model (weights, norm statistics) a tabular model's directory carries."""
-    if "tabular" in wildcards.combo.split("+"):
-        return rules.potnet_embeddings.output.state.format(
-            method=config["embeddings"]["method"]
-        )
-    return []
+    method = combo_method(wildcards.combo)
+    return rules.potnet_embeddings.output.state.format(method=method) if method else []
 
 
 def fit_gpus(wildcards):
@@ -368,10 +396,8 @@ def benchmark_files():
     files = [rules.sample_materials.benchmark, rules.write_cifs.benchmark]
     if "image" in enabled_modalities():
         files += expand(rules.render_images.benchmark, shard=range(render_shards()))
-    if "tabular" in enabled_modalities():
-        files += expand(
-            rules.potnet_embeddings.benchmark, method=config["embeddings"]["method"]
-        )
+    if "tabular" in config["modalities"]:
+        files += expand(rules.potnet_embeddings.benchmark, method=embedding_methods())
     return files + expand(
         rules.fit_model.benchmark, combo=COMBOS, target=TARGETS, repeat=REPEATS
     )

@@ -21,7 +21,7 @@ rule potnet_embeddings:
         mem_mb=config["embeddings"]["mem_mb"],
         runtime=per_thousand_materials(config["embeddings"]["runtime"]),
     params:
-        embeddings=result_settings("embeddings"),
+        embeddings=lambda wc: embedding_settings(wc.method),
         seed=config["seed"],
     script:
         "../workflow/scripts/potnet_embeddings.py"

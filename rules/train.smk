@@ -60,7 +60,7 @@ rule fit_model:
     params:
         train=result_settings("train"),
         seed=config["seed"],
-        embedding=config.get("embeddings", {}).get("method"),
+        embedding=lambda wc: combo_method(wc.combo),
         # written beside the model (matfuse_model.json), for `matfuse predict`
         featurisation=featurisation,
     script:

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from matfuse.dataset import TooFewMaterials, align_dataset
+from matfuse.dataset import TooFewMaterials, align_dataset, modality_columns, source_column
 
 IDS = [f"m{i}" for i in range(6)]
 
@@ -73,3 +73,25 @@ def test_an_empty_test_split_stops_the_run(tmp_path):
     paths = write_inputs(tmp_path, image_ok=(True, True, True, True, False, False))
     with pytest.raises(TooFewMaterials, match="'test'"):
         align(paths, min_materials=1)
+
+
+def test_several_embedding_methods_keep_their_own_columns(tmp_path):
+    """Two structure views side by side: each method's columns named by its method, found by
+    its view's name, and traced back to the modality table's names (the leak check reads them)."""
+    paths = write_inputs(tmp_path)
+    for method, offset in (("random", 0.0), ("chgnet", 10.0)):
+        paths[f"tabular-{method}"] = tmp_path / f"potnet_{method}.parquet"
+        pd.DataFrame({"mat_id": IDS, "ok": True, "reason": "", "emb_000": offset, "emb_001": offset + 1}).to_parquet(
+            paths[f"tabular-{method}"]
+        )
+    aligned, _ = align(paths, modalities=("tabular-random", "tabular-chgnet", "text"))
+    assert [c for c in aligned.columns if "emb_" in c] == ["random_emb_000", "random_emb_001", "chgnet_emb_000", "chgnet_emb_001"]
+    assert modality_columns(aligned.columns, "tabular-chgnet") == ["chgnet_emb_000", "chgnet_emb_001"]
+    assert (aligned["chgnet_emb_001"] == 11.0).all() and (aligned["random_emb_000"] == 0.0).all()
+    assert source_column("tabular-chgnet", "chgnet_emb_001") == "emb_001" == source_column("tabular", "emb_001")
+    # one method keeps the study's plain names
+    single, _ = align(paths, modalities=("tabular-random",))
+    renamed = {**paths, "tabular": paths["tabular-random"]}
+    plain, _ = align(renamed, modalities=("tabular",))
+    assert modality_columns(plain.columns, "tabular") == ["emb_000", "emb_001"]
+    assert modality_columns(single.columns, "tabular-random") == ["random_emb_000", "random_emb_001"]

@@ -80,6 +80,11 @@ def test_the_scale_group_is_kept_from_a_volume_targets_models_only():
     volume = model_inputs(table, ["tabular", "text"], "volume_per_atom", {"text": None}, definition)
     assert set(COLUMNS) - set(volume) == {f"emb_{n}" for n in SCALE} and volume["text"] == "text"
     assert set(model_inputs(table, ["tabular"], "e_form", {}, {"field": "e_form"})) == set(COLUMNS)
+    # beside other methods, the view's columns carry its name and the same ones are kept back
+    named = table.rename(columns={c: f"descriptors_{c}" for c in COLUMNS})
+    volume = model_inputs(named, ["tabular-descriptors"], "volume_per_atom", {}, definition)
+    assert {c for c in named.columns if c.startswith("descriptors_")} - set(volume) == {f"descriptors_emb_{n}" for n in SCALE}
+    assert set(volume.values()) == {"numerical"}
 
 
 def test_bad_structures_keep_their_reason_and_the_others_their_row(potnet_alexandria_cifs, tmp_path):

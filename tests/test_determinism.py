@@ -8,16 +8,12 @@ between processes, and with it the draw order of translucent polyhedra (matfuse.
 
 import itertools
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
-from conftest import REPO
-from workflow_helpers import copy_workflow, snakemake
+from workflow_helpers import copy_workflow, matfuse_predict, snakemake
 
 MODALITIES = ["tabular", "image", "text"]
 COMBOS = ["+".join(c) for size in (1, 2, 3) for c in itertools.combinations(MODALITIES, size)]
@@ -96,7 +92,6 @@ def test_matfuse_predict_on_the_test_cifs_gives_the_studys_test_predictions(two_
     study = two_runs[0]
     broken = tmp_path / "broken.cif"
     broken.write_text("data_broken\n_cell_length_a 3.0\n")
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     split = pd.read_csv(study / "results/data/split.csv", dtype={"mat_id": str})
     test_ids = list(split.loc[(split["repeat"] == 0) & (split["split"] == "test"), "mat_id"])
     cifs = [str(study / "results/structures/cif" / f"{mat_id}.cif") for mat_id in test_ids]
@@ -104,13 +99,7 @@ def test_matfuse_predict_on_the_test_cifs_gives_the_studys_test_predictions(two_
     for combo in COMBOS:
         expected = pd.read_parquet(predictions(study, combo))
         out = tmp_path / f"{combo}.csv"
-        model = f"results/models/{combo}/{TARGET}/repeat_0"
-        proc = subprocess.run(
-            [sys.executable, "-m", "matfuse", "predict", "--model", model, "--cifs", *cifs, str(broken), "--out", str(out)],
-            cwd=study, env=env, capture_output=True, text=True, timeout=900,
-        )
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        got = pd.read_csv(out, keep_default_na=False, na_values={"prediction": [""]}, float_precision="round_trip")
+        got = matfuse_predict(study, f"results/models/{combo}/{TARGET}/repeat_0", [*cifs, broken], out)
         assert list(got["id"]) == [*test_ids, "broken"], combo
         assert got.iloc[-1]["status"] == "failed" and "unparsable CIF" in got.iloc[-1]["reason"], combo
         assert np.isnan(got["prediction"].iloc[-1])

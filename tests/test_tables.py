@@ -62,14 +62,14 @@ STUDY = [
     _row("text", "gap", 0.13),
     _row("text", "mag_per_volume", 0.00498),
     _row("text", "e_total_per_atom", np.nan, ok=False, reason="fit failed: out of memory"),
-    _row("tabular", "gap", 0.10, note="structure embedding potnet_random"),
-    _row("tabular", "mag_per_volume", 0.0091, note="structure embedding potnet_random"),
+    _row("tabular", "gap", 0.10, note="structure embedding random"),
+    _row("tabular", "mag_per_volume", 0.0091, note="structure embedding random"),
     {
         **_row(
             "tabular",
             "e_total_per_atom",
             0.30,
-            note="structure embedding potnet_random; no CI: n_bootstrap = 0",
+            note="structure embedding random; no CI: n_bootstrap = 0",
         ),
         "ci_low": np.nan,
         "ci_high": np.nan,
@@ -148,9 +148,29 @@ def test_not_pretrained_and_embedding_are_footnoted(tmp_path):
     assert (
         "† image backbone swin_base randomly initialised: not the pretrained setting." in markdown
     )
-    assert "Tabular modality: structure embedding potnet_random." in markdown
+    assert "Structure embedding random: an untrained PotNet seeded from config." in markdown
     assert list(csv["pretrained"]) == [True, True, False]
     assert "n = 150 materials" in markdown and "95% bootstrap CI" in markdown
+
+
+def test_embedding_methods_side_by_side_keep_tabulars_place_and_pretrained_ones_are_marked(tmp_path):
+    rows = [
+        _row(combo, target, value, note=f"structure embedding {method}")
+        for target in TARGETS
+        for combo, method, value in (
+            ("tabular-random+text", "random", 0.3),
+            ("tabular-chgnet", "chgnet", 0.1),
+            ("tabular-random", "random", 0.4),
+        )
+    ] + [_row("text", t, 0.2) for t in TARGETS]
+    csv, markdown = _table(tmp_path, rows)
+    labels = [r[0] for r in _md_rows(markdown)[1:]]
+    assert labels == ["---", "tabular-chgnet §", "tabular-random", "text", "tabular-random+text"]
+    assert (
+        "§ structure embedding chgnet: CHGNet 0.3.0 features, pretrained on Materials Project relaxations"
+        " (MPtrj): partly in-sample on Materials Project data." in markdown
+    )
+    assert "Structure embedding random: an untrained PotNet seeded from config." in markdown
 
 
 def test_unknown_metric_and_unconfigured_target_are_refused(tmp_path):

@@ -51,3 +51,15 @@ def planned_jobs(workdir, *targets, configfiles=()):
     """Job counts per rule from a dry run that builds `targets`."""
     out = snakemake(workdir, "-n", "--quiet", "rules", targets=targets, configfiles=configfiles).stdout
     return {m[0]: int(m[1]) for m in re.findall(r"^(\w+)\s+(\d+)$", out, re.M) if m[0] != "total"}
+
+
+def matfuse_predict(study, model, cifs, out):
+    """`matfuse predict` on CIF files through the command line, in the study's folder; its output
+    table (predictions read back to the bit)."""
+    import pandas as pd
+
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    cmd = [sys.executable, "-m", "matfuse", "predict", "--model", str(model), "--cifs", *map(str, cifs), "--out", str(out)]
+    proc = subprocess.run(cmd, cwd=study, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return pd.read_csv(out, keep_default_na=False, na_values={"prediction": [""]}, float_precision="round_trip")

@@ -14,6 +14,33 @@ from matfuse.split import read_split
 log = logging.getLogger(__name__)
 
 EMBEDDING_PREFIX = "emb_"
+STRUCTURE = "tabular"
+
+
+def structure_modality(method, several):
+    """The structure view's name in combinations: `tabular`, or `tabular-<method>` when a study
+    puts several embedding methods side by side (each then has its own models and rows)."""
+    return f"{STRUCTURE}-{method}" if several else STRUCTURE
+
+
+def is_structure(modality):
+    return modality == STRUCTURE or modality.startswith(STRUCTURE + "-")
+
+
+def base_modality(modality):
+    """`tabular` for every structure view, else the modality itself."""
+    return STRUCTURE if is_structure(modality) else modality
+
+
+def _column_prefix(modality):
+    """Where a structure view's columns are in the aligned table: `emb_…`, or `<method>_emb_…`
+    beside other methods' columns."""
+    return EMBEDDING_PREFIX if modality == STRUCTURE else f"{modality.removeprefix(STRUCTURE + '-')}_{EMBEDDING_PREFIX}"
+
+
+def source_column(modality, column):
+    """An aligned table's column as its modality table names it (`chgnet_emb_3` -> `emb_3`)."""
+    return EMBEDDING_PREFIX + column.removeprefix(_column_prefix(modality)) if is_structure(modality) else column
 
 
 class TooFewMaterials(RuntimeError):
@@ -28,10 +55,19 @@ def _failures(table, stage):
 
 
 def modality_columns(columns, modality):
-    """A modality table's value columns: what models train on (bookkeeping columns are not)."""
-    if modality == "tabular":
-        return [c for c in columns if c.startswith(EMBEDDING_PREFIX)]
+    """An aligned table's columns of one modality: what models train on (bookkeeping columns
+    are not)."""
+    if is_structure(modality):
+        return [c for c in columns if c.startswith(_column_prefix(modality))]
     return [modality] if modality in columns else []
+
+
+def _values(table, modality):
+    """A modality table's value columns of its usable rows, named as the aligned table names them."""
+    values = table.loc[table["ok"].astype(bool), ["mat_id", *modality_columns(table.columns, base_modality(modality))]]
+    if not is_structure(modality):
+        return values
+    return values.rename(columns=lambda c: c if c == "mat_id" else _column_prefix(modality) + c.removeprefix(EMBEDDING_PREFIX))
 
 
 def join_modalities(base, cifs, modality_tables):
@@ -46,8 +82,7 @@ def join_modalities(base, cifs, modality_tables):
         excluded.append(
             pd.DataFrame({"mat_id": aligned.loc[absent, "mat_id"], "reason": f"{modality}: not produced"})
         )
-        values = table.loc[table["ok"].astype(bool), ["mat_id", *modality_columns(table.columns, modality)]]
-        aligned = aligned.merge(values, on="mat_id", how="inner", validate="one_to_one")
+        aligned = aligned.merge(_values(table, modality), on="mat_id", how="inner", validate="one_to_one")
     excluded = pd.concat(excluded, ignore_index=True)
     excluded = excluded[excluded["mat_id"].isin(base["mat_id"])]
     excluded = excluded.groupby("mat_id", sort=True)["reason"].agg("; ".join).reset_index()

@@ -22,12 +22,15 @@ from matfuse.evaluate import is_baseline  # noqa: E402
 from matfuse.layout import (  # noqa: E402
     METRIC_NAMES,
     MODALITY_ORDER,
+    PRETRAINED_MARK,
     combo_label,
     combo_sort_key,
+    embedding_lines,
     embedding_methods,
     metric_grid,
     models_named,
     note_parts,
+    pretrained_embedding,
     target_heading,
 )
 
@@ -297,7 +300,9 @@ def _finish(fig, grids, beyond=()):
             f"▲ CI upper bound beyond the axis (over {CI_AXIS_FACTOR}× the tallest bar) for {len(beyond)} "
             f"bars ({counts}): the tables give the bounds"
         )
-    lines = [line for note in notes for line in textwrap.wrap(note, 150)]
+    # about 14 characters an inch at the notes' size: a narrow figure (few targets) wraps sooner
+    width = min(150, int(14 * fig.get_figwidth()))
+    lines = [line for note in notes for line in textwrap.wrap(note, width)]
     height = fig.get_figheight()
     bottom = (0.22 * len(lines) + 0.1) / height if lines else 0
     fig.set_layout_engine("constrained", rect=(0, bottom, 1, 1 - bottom))
@@ -326,7 +331,7 @@ def _notes(grids):
         for part in note_parts(note, "training"):
             training.setdefault(part.removeprefix("training: "), set()).add((combo, target))
     notes += [f"‡ {models_named(w, grid)}: {p}" for p, w in training.items()]
-    return notes
+    return notes + embedding_lines(grid)
 
 
 def _combos(grids):
@@ -335,12 +340,18 @@ def _combos(grids):
 
 def _combo_labels(grids, combos):
     """Row/legend labels: † for a backbone that is not pretrained, ‡ for fits that stopped on
-    the time limit or barely trained."""
+    the time limit or barely trained, § for pretrained structure features."""
     labels = []
     for combo in combos:
         pretrained = all(g.loc[combo, "pretrained"].all() for g in grids.values())
         stopped = any(note_parts(n, "training") for g in grids.values() for n in g.loc[combo, "note"])
-        labels.append(combo_label(combo) + ("" if pretrained else " †") + (" ‡" if stopped else ""))
+        features = any(pretrained_embedding(g, combo) for g in grids.values())
+        labels.append(
+            combo_label(combo)
+            + ("" if pretrained else " †")
+            + (" ‡" if stopped else "")
+            + (f" {PRETRAINED_MARK}" if features else "")
+        )
     return labels
 
 

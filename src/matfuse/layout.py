@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from matfuse.dataset import base_modality
 from matfuse.evaluate import BASELINE_PREFIX, NOTE_SEPARATOR, is_baseline, note_kind
 
 MODALITY_ORDER = ("tabular", "image", "text")
@@ -16,14 +17,27 @@ METRIC_NAMES = {
     "rmse_scaled": "RMSE/RMSD",
 }
 SCALED_METRICS = ("mae_scaled", "rmse_scaled")
+# Where each structure-embedding method's features come from, said wherever they are compared.
+# Pretrained ones mark their rows (§): what they learned elsewhere is not this study's doing.
+EMBEDDING_ORIGINS = {
+    "random": "an untrained PotNet seeded from config",
+    "trained": "a PotNet trained on the study's train split",
+    "chgnet": "CHGNet 0.3.0 features, pretrained on Materials Project relaxations (MPtrj): partly in-sample on "
+    "Materials Project data",
+    "descriptors": "label-free symmetry and geometry descriptors (spglib, pymatgen)",
+}
+PRETRAINED_EMBEDDINGS = ("chgnet",)
+PRETRAINED_MARK = "§"
 
 
 def combo_sort_key(combo):
     """The paper's order: singles, then pairs, then all three, each in modality order
     (tabular, image, text, tabular+image, tabular+text, image+text, tabular+image+text).
-    Unknown modalities sort after the known ones, baselines after every model."""
+    Structure views of several embedding methods (`tabular-<method>`) take tabular's place,
+    unknown modalities sort after the known ones, baselines after every model."""
     parts = combo.split("+")
-    rank = [MODALITY_ORDER.index(p) if p in MODALITY_ORDER else len(MODALITY_ORDER) for p in parts]
+    bases = [base_modality(p) for p in parts]
+    rank = [MODALITY_ORDER.index(b) if b in MODALITY_ORDER else len(MODALITY_ORDER) for b in bases]
     return (is_baseline(combo), len(parts), rank, parts)
 
 
@@ -121,3 +135,18 @@ def embedding_methods(grid):
     """The structure-embedding methods the grid's models name (e.g. ['random'])."""
     parts = {p for note in grid["note"] for p in note_parts(note, "embedding")}
     return sorted(p.removeprefix("structure embedding ") for p in parts)
+
+
+def pretrained_embedding(grid, combo):
+    """Whether a combination's models take pretrained structure features (CHGNet)."""
+    return any(m in PRETRAINED_EMBEDDINGS for m in embedding_methods(grid.loc[[combo]]))
+
+
+def embedding_lines(grid):
+    """One line per structure-embedding method of the grid: what its features come from, marked
+    § when pretrained."""
+    return [
+        (f"{PRETRAINED_MARK} " if m in PRETRAINED_EMBEDDINGS else "")
+        + f"structure embedding {m}: {EMBEDDING_ORIGINS.get(m, 'origin not recorded')}"
+        for m in embedding_methods(grid)
+    ]

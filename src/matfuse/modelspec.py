@@ -5,7 +5,8 @@ for new structures from this file alone (and, for the structure embedding, the P
 made it, copied beside it), without the study's config. Fields:
 
   matfuse_version  the package version that fitted it
-  combo            the modality combination, e.g. `image+text`; modalities: its parts
+  combo            the modality combination, e.g. `image+text` or `tabular-chgnet+text`;
+                   modalities: its parts
   target           {name, field, label, unit, per}: the target as config defined it
   repeat           the evaluation repeat (split) it was fitted on
   columns          [[column, AutoMM type], ...]: the feature columns, in the order fitted on
@@ -14,7 +15,8 @@ made it, copied beside it), without the study's config. Fields:
   images           {size, camera, min_foreground} of the renders, or null without `image`
   embeddings       {method, the settings its method reads (graph, model, trained or
                    descriptors), weights} of the structure embedding, or null without
-                   `tabular`; weights: the embedding model's file beside the model
+                   a structure view (`tabular`, `tabular-<method>`); weights: the
+                   embedding model's file beside the model
   backbones        each modality's matfuse_backbone.json
 """
 
@@ -22,6 +24,7 @@ import json
 from pathlib import Path
 
 from matfuse import __version__
+from matfuse.dataset import is_structure
 
 MODEL_SPEC = "matfuse_model.json"
 # the embedding model (`potnet_embeddings`' state: method, weights, norm statistics), copied into
@@ -32,7 +35,7 @@ EMBEDDING_WEIGHTS = "potnet.pt"
 def model_spec(combo, target, repeat, column_types, featurisation, seed, threads, backbones):
     """The file's content; `featurisation` holds the config the rule passed as params."""
     modalities = combo.split("+")
-    embeddings = featurisation.get("embeddings") if "tabular" in modalities else None
+    embeddings = featurisation.get("embeddings") if any(map(is_structure, modalities)) else None
     if embeddings is not None:
         embeddings = {**embeddings, "weights": EMBEDDING_WEIGHTS}
     return {

@@ -35,7 +35,7 @@ from pymatgen.core import Structure
 from pymatgen.io.cif import CifParser
 
 from matfuse.cells import check_structure
-from matfuse.dataset import join_modalities
+from matfuse.dataset import is_structure, join_modalities
 from matfuse.materials import MATERIAL_COLUMNS, SAFE_ID, material_row
 from matfuse.modelspec import read_model_spec
 from matfuse.sources import Entry, InvalidEntry
@@ -146,11 +146,11 @@ def modality_tables(spec, model_dir, materials, manifest, work_dir, threads, ima
         images = {**(images_run or {}), **spec["images"]}
         settings = RenderSettings.from_config(images, threads=threads)
         tables["image"] = image_table(manifest, Path(work_dir) / "png", settings, log)
-    if "tabular" in spec["modalities"]:
+    for structure in filter(is_structure, spec["modalities"]):
         from matfuse.potnet import EmbeddingSettings, embed_structures
 
         embeddings = spec["embeddings"]
-        tables["tabular"] = embed_structures(
+        tables[structure] = embed_structures(
             manifest,
             EmbeddingSettings.from_config(embeddings),
             Path(model_dir) / embeddings["weights"],

@@ -62,6 +62,11 @@ PAPER_SETTINGS = {
 PAPER_MODALITIES = ["tabular", "image", "text"]
 
 
+def _methods(method):
+    """`random`, or `random, chgnet` for several methods side by side."""
+    return ", ".join(method) if isinstance(method, list) else str(method)
+
+
 def read_config(path):
     """A stored configuration snapshot (the `# source file:` header lines are YAML comments)."""
     return yaml.safe_load(Path(path).read_text())
@@ -110,7 +115,7 @@ def write_run_description(config, metrics, path):
             f"{data.get('n_materials')} materials from the {data.get('source')} source (seed "
             f"{config.get('seed')}), {len(config.get('targets') or {})} targets, modalities "
             f"{', '.join(config.get('modalities') or [])}, structure embedding "
-            f"{(config.get('embeddings') or {}).get('method')}, AutoGluon preset "
+            f"{_methods((config.get('embeddings') or {}).get('method'))}, AutoGluon preset "
             f"{train.get('presets')} (at most {train.get('max_epochs')} epochs, time limit "
             f"{train.get('time_limit')} s per fit); {repeats_note(config)}. Baselines (train "
             "mean, train median, composition-only gradient boosting) are fitted on the same splits."

@@ -20,10 +20,12 @@ from matfuse.layout import (
     SCALED_METRICS,
     combo_label,
     decimals_for,
-    embedding_methods,
+    PRETRAINED_MARK,
+    embedding_lines,
     metric_grid,
     models_named,
     note_parts,
+    pretrained_embedding,
     target_heading,
 )
 
@@ -174,7 +176,7 @@ def _grid_markdown(grid, metric, targets, confidence):
         )
     if metric in SCALED_METRICS:
         intro += " 1 = predicting the test mean; below 1 beats it."
-    embedding = [f"Tabular modality: structure embedding {m}." for m in embedding_methods(grid)]
+    embedding = [f"{line[0].upper()}{line[1:]}." for line in embedding_lines(grid)]
     return _document(
         METRIC_NAMES[metric],
         [intro],
@@ -211,8 +213,13 @@ def _cell(cell, decimals, footnotes):
 
 
 def _combo_label(grid, combo):
-    """The row label, with † when one of the row's models has a backbone that is not pretrained."""
-    return combo_label(combo) + (f" {DAGGER}" if not grid.loc[combo, "pretrained"].all() else "")
+    """The row label, with † when one of the row's models has a backbone that is not pretrained,
+    § when they take pretrained structure features."""
+    return (
+        combo_label(combo)
+        + (f" {DAGGER}" if not grid.loc[combo, "pretrained"].all() else "")
+        + (f" {PRETRAINED_MARK}" if pretrained_embedding(grid, combo) else "")
+    )
 
 
 def _dagger_lines(grid):

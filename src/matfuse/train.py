@@ -45,7 +45,7 @@ from pathlib import Path
 import pandas as pd
 
 from matfuse.backbones import read_backbone
-from matfuse.dataset import modality_columns
+from matfuse.dataset import base_modality, is_structure, modality_columns, source_column
 from matfuse.descriptor_columns import leaking_columns
 from matfuse.modelspec import EMBEDDING_WEIGHTS, model_spec, write_model_spec
 from matfuse.split import with_split
@@ -190,7 +190,10 @@ def model_inputs(table, modalities, target, backbones, definition=None):
         raise ValueError(f"no backbone directory given for modality {unresolved}")
     leaks = set(leaking_columns(definition or {"field": target}))
     column_types = {
-        c: COLUMN_TYPES[m] for m in modalities for c in modality_columns(table.columns, m) if c not in leaks
+        c: COLUMN_TYPES[base_modality(m)]
+        for m in modalities
+        for c in modality_columns(table.columns, m)
+        if source_column(m, c) not in leaks
     }
     for column, kind in column_types.items():
         if kind == "image_path":
@@ -284,7 +287,7 @@ def fit_model(
         "max_epochs": settings["max_epochs"],
         "time_limit": settings["time_limit"],
         "backbones": {m: meta for m, (_, meta) in backbones.items()},
-        "embedding": embedding if "tabular" in modalities else None,
+        "embedding": embedding if any(map(is_structure, modalities)) else None,
         "dropped_columns": dropped,
         "device": "cuda" if num_gpus else "cpu",
     }
