@@ -14,7 +14,7 @@ from scipy.stats import spearmanr
 from matfuse.potnet import EmbeddingSettings, embed_structures, potnet_embeddings
 from matfuse.potnet.embed import EMBEDDING_COLUMNS
 from matfuse.potnet.model import ModelSettings
-from matfuse.potnet.train import TrainingSettings
+from matfuse.potnet.train import TrainingSettings, out_of_fold_splits
 
 SMALL = EmbeddingSettings(
     model=ModelSettings(hidden=32),
@@ -147,18 +147,13 @@ def labelled(potnet_sample_entries, tmp_path_factory):
     return manifest, targets, split
 
 
-def test_trained_mode_never_reads_a_test_target(labelled, tmp_path):
+def test_trained_mode_never_reads_a_test_target(labelled):
     """Poisoned or missing test-split targets leave the embeddings bit for bit unchanged
-    (training with 2 threads is deterministic too, or this would fail); the saved model
-    embeds the materials again to the same rows."""
+    (training with 2 threads is deterministic too, or this would fail)."""
     manifest, targets, split = labelled
     test = targets["mat_id"].isin(split.loc[split["split"] == "test", "mat_id"])
-    state = tmp_path / "potnet_trained.pt"
-    clean = potnet_embeddings(
-        manifest, "trained", SMALL, seed=5, split=split, targets=targets, threads=2, state_path=state
-    )
+    clean = potnet_embeddings(manifest, "trained", SMALL, seed=5, split=split, targets=targets, threads=2)
     assert clean["ok"].all() and clean.attrs["embedding"].startswith("potnet-trained")
-    np.testing.assert_array_equal(_vectors(embed_structures(manifest, SMALL, state, threads=2)), _vectors(clean))
     for poison in (np.nan, 1e30, -1e30):
         poisoned = targets.copy()
         poisoned.loc[test, ["e_form", "volume_per_atom"]] = poison
@@ -174,17 +169,41 @@ def test_trained_mode_never_reads_a_test_target(labelled, tmp_path):
 
 
 def test_saved_trained_weights_embed_new_structures_as_the_fit_did(labelled, tmp_path):
-    """`matfuse predict` embeds with the weights the study's `trained` fit saved: the same
-    vectors, bit for bit, for any subset of the materials in any order (no split, no targets)."""
+    """`matfuse predict` embeds with the weights the study's `trained` fit saved (the whole train
+    split's model): a test material's vector bit for bit, in any subset and order (no split, no
+    targets); a train material's study row came from a model without it, so it differs."""
     manifest, targets, split = labelled
     state = tmp_path / "potnet_trained.pt"
     fitted = potnet_embeddings(
         manifest, "trained", SMALL, seed=5, split=split, targets=targets, threads=2, state_path=state
-    )
-    subset = manifest.iloc[[7, 2, 19]].reset_index(drop=True)
+    ).set_index("mat_id")
+    test_ids = split.loc[split["split"] == "test", "mat_id"]
+    subset = manifest[manifest["mat_id"].isin(test_ids)].iloc[::-1].reset_index(drop=True)
     again = embed_structures(subset, SMALL, state, threads=1)
-    expected = fitted.set_index("mat_id").loc[subset["mat_id"], EMBEDDING_COLUMNS].to_numpy()
-    np.testing.assert_array_equal(_vectors(again), expected)
+    np.testing.assert_array_equal(_vectors(again), fitted.loc[subset["mat_id"], EMBEDDING_COLUMNS].to_numpy())
+    train = manifest[~manifest["mat_id"].isin(test_ids)].reset_index(drop=True)
+    whole_split_model = _vectors(embed_structures(train, SMALL, state, threads=1))
+    out_of_fold = fitted.loc[train["mat_id"], EMBEDDING_COLUMNS].to_numpy()
+    assert not np.isclose(whole_split_model, out_of_fold).all(axis=1).any()
+
+
+def test_a_train_materials_row_never_depends_on_its_own_target(labelled):
+    """Out of fold: changing one train material's target leaves the rows of its fold (itself
+    included) bit for bit the same, and moves the rows of the other folds and of the test split,
+    whose models read it."""
+    manifest, targets, split = labelled
+    folds = out_of_fold_splits(split, set(manifest["mat_id"]), SMALL.training.folds, seed=5)
+    assert len(folds) == SMALL.training.folds
+    held = [ids for _, ids in folds]
+    assert sorted(m for ids in held for m in ids) == sorted(split.loc[split["split"] == "train", "mat_id"])
+    clean = potnet_embeddings(manifest, "trained", SMALL, seed=5, split=split, targets=targets, threads=2)
+    changed = targets.copy()
+    changed.loc[changed["mat_id"] == held[0][0], "e_form"] += 3.0
+    moved = potnet_embeddings(manifest, "trained", SMALL, seed=5, split=split, targets=changed, threads=2)
+    same = np.all(_vectors(clean) == _vectors(moved), axis=1)
+    in_fold = clean["mat_id"].isin(held[0]).to_numpy()
+    assert same[in_fold].all()
+    assert not same[~in_fold].any()
 
 
 def test_trained_mode_needs_train_targets(labelled):

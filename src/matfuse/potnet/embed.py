@@ -22,7 +22,7 @@ from matfuse.potnet.chgnet_features import DESCRIPTION as CHGNET_DESCRIPTION
 from matfuse.potnet.chgnet_features import chgnet_embeddings
 from matfuse.potnet.graph import GraphSettings, build_graphs
 from matfuse.potnet.model import EMBEDDING_DIM, ModelSettings, PotNet, calibrate_norms
-from matfuse.potnet.train import TrainingSettings, fit_potnet
+from matfuse.potnet.train import TrainingSettings, fit_potnet, out_of_fold_splits
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ METHODS = ("random", "trained", "chgnet", "descriptors")
 EMBEDDING_COLUMNS = [f"emb_{i:03d}" for i in range(EMBEDDING_DIM)]
 DESCRIPTIONS = {
     "random": "potnet-random (frozen untrained PotNet, seeded, norms calibrated on the study's structures)",
-    "trained": "potnet-trained (PotNet fitted on the train split's targets only)",
+    "trained": "potnet-trained (PotNet fitted on the train split's targets only; train materials out of fold)",
     "chgnet": CHGNET_DESCRIPTION,
     "descriptors": DESCRIPTORS_DESCRIPTION,
 }
@@ -92,8 +92,8 @@ def potnet_embeddings(
         built, graphs = _graphs(paths, settings, threads)
         if method == "trained":
             built_ids = [m for m, (g, _) in zip(ids, built) if g is not None]
-            model = fit_potnet(dict(zip(built_ids, graphs)), split, targets, settings.model, settings.training, seed)
-            return _potnet_vectors(built, embed_graphs(model, graphs))
+            model, vectors = _trained_vectors(dict(zip(built_ids, graphs)), split, targets, settings, seed)
+            return _potnet_vectors(built, vectors)
         torch.manual_seed(seed)
         model = PotNet(settings.model)
         calibrate_norms(model, _batches(graphs))
@@ -111,12 +111,27 @@ def potnet_embeddings(
     return table
 
 
+def _trained_vectors(graphs, split, targets, settings, seed):
+    """(the model fitted on the whole train split, the embeddings of `graphs` in order): test
+    materials by that model, each train material by the model of the folds without it."""
+    model = fit_potnet(graphs, split, targets, settings.model, settings.training, seed)
+    ids = list(graphs)
+    vectors = embed_graphs(model, list(graphs.values()))
+    position = {m: i for i, m in enumerate(ids)}
+    for fold, (fold_split, held) in enumerate(out_of_fold_splits(split, graphs, settings.training.folds, seed)):
+        log.info("out of fold %d: %d train materials embedded by a model fitted without them", fold, len(held))
+        fold_model = fit_potnet(graphs, fold_split, targets, settings.model, settings.training, seed + 1 + fold)
+        vectors[[position[m] for m in held]] = embed_graphs(fold_model, [graphs[m] for m in held])
+    return model, vectors
+
+
 def embed_structures(cifs, settings, state_path, threads=1):
     """The modality table of the manifest `cifs` from a model saved by `potnet_embeddings`.
 
     The same weights and norm statistics, so a material of the study gets exactly its row of the
-    study's table, and a new one is embedded as if it had been in the study (nothing is refitted
-    or recalibrated). `settings` must be the study's: a model section that does not match the
+    study's table (for `trained`: a test material; train materials were embedded out of fold),
+    and a new one is embedded as if it had been in the study (nothing is refitted or
+    recalibrated). `settings` must be the study's: a model section that does not match the
     saved weights is refused by the strict load; the graph section is taken as given.
     Descriptors are computed afresh with `settings.descriptors`; a state whose columns are not
     this version's is refused."""

@@ -1,7 +1,12 @@
-"""`trained` mode: fit PotNet on the train split only, early-stopped on a slice of it.
+"""`trained` mode: fit PotNet on the train split only, early-stopped on a slice of it, and
+embed each train material with a model that did not see it (out of fold).
 
 Only the rows of train-split materials are ever taken from the targets frame, so the test
-split's targets cannot influence the embeddings (tests/test_potnet_embed.py checks it).
+split's targets cannot influence the embeddings (tests/test_potnet_embed.py checks it). A model
+fitted on a material's own target embeds it optimistically, and AutoGluon, fitted on those rows,
+would learn features that test materials do not have: so the train split is cut into `folds`
+and each fold's materials are embedded by the model fitted on the other folds, while test
+materials (and new structures, `matfuse predict`) get the model fitted on the whole train split.
 """
 
 import copy
@@ -28,6 +33,26 @@ class TrainingSettings:
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 1e-5
+    folds: int = 5  # out-of-fold embeddings of the train split; 1: in-sample (the old behaviour)
+    clip_norm: float = 1.0  # gradient norm clip: one bad batch must not throw the weights away
+
+
+def out_of_fold_splits(split, graphs, folds, seed):
+    """One split per fold: that fold's train materials (with a graph) moved out of `train`, so a
+    model fitted on it never reads their targets; with the fold's mat_ids. Seeded, fixed order."""
+    train_ids = sorted(m for m in split.loc[split["split"] == "train", "mat_id"].astype(str) if m in graphs)
+    if folds < 2:
+        return []
+    if len(train_ids) < 2 * folds:
+        raise ValueError(f"trained embeddings: {len(train_ids)} train materials are too few for {folds} folds")
+    order = np.random.default_rng([seed, folds]).permutation(len(train_ids))
+    out = []
+    for fold in np.array_split(order, folds):
+        held = {train_ids[i] for i in fold}
+        fold_split = split.copy()
+        fold_split.loc[fold_split["mat_id"].astype(str).isin(held), "split"] = "held_out"
+        out.append((fold_split, sorted(held)))
+    return out
 
 
 def train_targets(split, targets):
@@ -86,6 +111,8 @@ def fit_potnet(graphs, split, targets, model_settings, training, seed):
         drop_last=len(fit) > training.batch_size,
     )
     validation_loader = DataLoader(dataset(validation), batch_size=training.batch_size)
+    # the loss of predicting the fit rows' mean (0 on standardised targets): what training must beat
+    mean_loss = _masked_mse(torch.zeros_like(scaled[validation]), scaled[validation]).item()
     optimiser = torch.optim.AdamW(model.parameters(), lr=training.lr, weight_decay=training.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimiser, max_lr=training.lr, total_steps=training.epochs * len(fit_loader)
@@ -98,18 +125,27 @@ def fit_potnet(graphs, split, targets, model_settings, training, seed):
             optimiser.zero_grad()
             loss = _masked_mse(model(batch), batch.y)
             loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), training.clip_norm)
             optimiser.step()
             schedule.step()
             fit_loss += loss.item() * batch.num_graphs
         validation_loss = evaluate(model, validation_loader)
-        log.info("epoch %d: fit loss %.4f, validation loss %.4f", epoch, fit_loss / len(fit), validation_loss)
+        log.info(
+            "epoch %d: fit loss %.4f, validation loss %.4f (the mean predictor's: %.4f)",
+            epoch, fit_loss / len(fit), validation_loss, mean_loss,
+        )
         if validation_loss < best_loss:
             best_loss, best_state, best_epoch = validation_loss, copy.deepcopy(model.state_dict()), epoch
         elif epoch - best_epoch >= training.patience:
             log.info("early stop after epoch %d: best epoch %d", epoch, best_epoch)
             break
     model.load_state_dict(best_state)
-    log.info("kept epoch %d (validation loss %.4f on standardised targets)", best_epoch, best_loss)
+    log.info(
+        "kept epoch %d (validation loss %.4f on standardised targets, the mean predictor's %.4f)",
+        best_epoch, best_loss, mean_loss,
+    )
+    if not best_loss < mean_loss:
+        log.warning("the trained PotNet does not beat the mean predictor on its validation slice")
     return model.eval()
 
 
