@@ -186,7 +186,8 @@ def main():
         costs[size], plan_s[size], total_cpu = run_study(workdir, args, size)
         print(
             f"n={size}: the study took {time.perf_counter() - start:.0f} s wall and {total_cpu:.0f} CPU-s"
-            f" (exact, every process); its benchmark files account for {costs[size]['cpu_s'].sum():.0f}"
+            " (getrusage of the reaped process tree: it misses processes that outlive their parent,"
+            f" e.g. Chromium's); its benchmark files account for {costs[size]['cpu_s'].sum():.0f}"
             " (Snakemake samples a job's processes every 30 s: its last seconds and short-lived"
             " children are missed)",
             flush=True,
