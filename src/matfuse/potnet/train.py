@@ -40,9 +40,9 @@ class TrainingSettings:
 def out_of_fold_splits(split, graphs, folds, seed):
     """One split per fold: that fold's train materials (with a graph) moved out of `train`, so a
     model fitted on it never reads their targets; with the fold's mat_ids. Seeded, fixed order."""
-    train_ids = sorted(m for m in split.loc[split["split"] == "train", "mat_id"].astype(str) if m in graphs)
     if folds < 2:
         return []
+    train_ids = sorted(m for m in split.loc[split["split"] == "train", "mat_id"].astype(str) if m in graphs)
     if len(train_ids) < 2 * folds:
         raise ValueError(f"trained embeddings: {len(train_ids)} train materials are too few for {folds} folds")
     order = np.random.default_rng([seed, folds]).permutation(len(train_ids))
