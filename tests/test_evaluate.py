@@ -212,6 +212,22 @@ def test_repeats_are_averaged_and_rows_the_paired_test_cannot_separate_are_marke
     assert "training: stopped on train.time_limit after 1 epoch in 3 of 3 fits" in mae.at["image", "note"]
 
 
+def test_a_combination_is_compared_with_its_best_single_modality(tmp_path):
+    rng = np.random.default_rng(9)
+    y = rng.normal(size=80)
+    noise = rng.normal(size=80)
+    scales = {"text": 0.2, "image": 0.6, "image+text": 0.5, "tabular": 0.1, "tabular+text": 0.1}
+    models = [write_model(tmp_path, combo, "gap", y, y + scale * noise) for combo, scale in scales.items()]
+    models.append(write_model(tmp_path, "baseline_mean", "gap", y, np.full(80, y.mean())))
+    mae = _collect(models).query("metric == 'mae'").set_index("combo")
+    # image+text is worse than text alone beyond noise; tabular+text cannot be told from tabular
+    assert mae.at["image+text", "best_part"] == "text" and mae.at["image+text", "vs_part_low"] > 0
+    assert mae.at["tabular+text", "best_part"] == "tabular"
+    assert mae.at["tabular+text", "vs_part_low"] <= 0 <= mae.at["tabular+text", "vs_part_high"]
+    for single in ("text", "image", "tabular", "baseline_mean"):
+        assert mae.at[single, "best_part"] == "" and np.isnan(mae.at[single, "vs_part_low"])
+
+
 def test_too_many_failed_fits_stop_the_evaluation_naming_them(tmp_path):
     models = [
         write_model(tmp_path, "tabular", "e_form", ok=False, reason="CUDA out of memory"),

@@ -215,3 +215,19 @@ def test_a_note_shared_by_many_models_names_them_in_short():
     grid = pd.DataFrame({"value": range(len(cells))}, index=pd.MultiIndex.from_tuples(cells, names=["combo", "target"]))
     assert models_named(cells[:4], grid) == "every model"  # baselines need not share it
     assert models_named([("image", "gap"), ("image", "e_form"), ("text", "gap")], grid) == "image (every target), text/gap"
+
+
+def test_a_combination_worse_than_its_best_part_is_marked_and_named(tmp_path):
+    worse = {"best_part": "text", "vs_part_low": 0.012, "vs_part_high": 0.034}
+    rows = [
+        {**r, **worse} if (r["combo"], r["target"]) == ("image+text", "mag_per_volume") else r
+        for r in STUDY
+    ]
+    _, markdown = _table(tmp_path, rows)
+    cells = {r[0]: r[1:] for r in _md_rows(markdown)[2:]}
+    assert cells["image+text †"][1].endswith(" ⊖") and not cells["image+text †"][0].endswith("⊖")
+    assert "image+text/mag_per_volume (its best part text: +0.01200 to +0.03400)" in markdown
+    # a combination no worse than its part: said in words; a study without one: nothing said
+    alike = [{**r, **worse, "vs_part_low": -0.01} if r["combo"] == "image+text" else r for r in STUDY]
+    assert "No combination is worse than its best single modality" in _table(tmp_path, alike)[1]
+    assert "single modality" not in _table(tmp_path, STUDY)[1]

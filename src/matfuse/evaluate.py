@@ -13,7 +13,11 @@ interval (see `note_kind`); `repeats` — the number of repeated splits averaged
 the standard deviation of the metric over them; `baseline` — a baseline, not a trained model;
 `vs_best_low`, `vs_best_high` — the paired-bootstrap interval of (this − the target's best
 usable row) for this metric, pooled over repeats; `matches_best` — that interval reaches 0: the
-paired test cannot tell this row from the best (True for the best itself).
+paired test cannot tell this row from the best (True for the best itself); `best_part` — for a
+combination of two or more modalities, the single modality of it with the lowest value of this
+metric (empty otherwise, or when none of its parts is usable); `vs_part_low`, `vs_part_high` —
+the paired-bootstrap interval of (this − best_part): above 0, fusing made the model worse than
+its best part beyond noise; below 0, better.
 """
 
 import hashlib
@@ -46,6 +50,9 @@ COLUMNS = [
     "vs_best_low",
     "vs_best_high",
     "matches_best",
+    "best_part",
+    "vs_part_low",
+    "vs_part_high",
 ]
 NOTE_SEPARATOR = "; "
 _BACKBONE_MARK = " backbone "
@@ -153,6 +160,7 @@ def _target_rows(runs, target, n_bootstrap, confidence, seed):
     for model in models.values():
         rows.extend(_model_rows(model))
     _compare_with_best(rows, models, confidence)
+    _compare_with_parts(rows, models, confidence)
     return rows
 
 
@@ -232,6 +240,23 @@ def _compare_with_best(rows, models, confidence):
             else:
                 low, high = paired_difference(draws, best_draws, confidence)
                 row.update(vs_best_low=low, vs_best_high=high, matches_best=bool(low <= 0))
+
+
+def _compare_with_parts(rows, models, confidence):
+    """Fill best_part and vs_part_*: per metric, each usable multimodal row against the best of
+    its single modalities (the question fusion must answer: does adding a view ever hurt?)."""
+    for metric in METRICS:
+        usable = {r["combo"]: r for r in rows if r["metric"] == metric and np.isfinite(r["value"])}
+        for combo, row in usable.items():
+            parts = [usable[p] for p in combo.split("+") if p in usable] if "+" in combo else []
+            if row["baseline"] or not parts:
+                continue
+            best = min(parts, key=lambda r: r["value"])
+            row["best_part"] = best["combo"]
+            draws = (models[combo].get("draws") or {}).get(metric)
+            part_draws = (models[best["combo"]].get("draws") or {}).get(metric)
+            if draws is not None and part_draws is not None:
+                row["vs_part_low"], row["vs_part_high"] = paired_difference(draws, part_draws, confidence)
 
 
 def _pair_by_stem(predictions, statuses):
@@ -333,6 +358,9 @@ def _model_rows(model):
         "vs_best_low": np.nan,
         "vs_best_high": np.nan,
         "matches_best": False,
+        "best_part": "",
+        "vs_part_low": np.nan,
+        "vs_part_high": np.nan,
     }
     if model["problem"]:
         log.warning("%s/%s: %s", model["combo"], model["target"], model["problem"])

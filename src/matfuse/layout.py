@@ -63,7 +63,8 @@ def metric_grid(metrics, metric, targets):
     for every metric), columns = the config's targets in config order. Each cell carries value,
     ci_low, ci_high, n_test, ok, reason, note, pretrained, best (lowest of its column, among
     at least two), matches_best (the paired test cannot tell it from the best; not the best
-    itself) and baseline; a (combination, target) without a row in `metrics` gets reason
+    itself), baseline, best_part with vs_part_low/high (metrics.csv) and worse_than_part (the
+    paired test puts it above its best single modality); a (combination, target) without a row in `metrics` gets reason
     'no metrics row'.
 
     Returns a DataFrame indexed by (combo, target) in grid order.
@@ -89,6 +90,11 @@ def metric_grid(metrics, metric, targets):
     matches = grid["matches_best"] if "matches_best" in grid else pd.Series(False, index=grid.index)
     grid["matches_best"] = matches.astype(str).str.lower().eq("true") & ~grid["best"] & grid["best"].groupby(level="target").transform("any")
     grid["baseline"] = [is_baseline(c) for c in grid.index.get_level_values("combo")]
+    # metrics of an older matfuse have no comparison with the parts: nothing is marked
+    grid["best_part"] = grid["best_part"].fillna("").astype(str) if "best_part" in grid else ""
+    for column in ("vs_part_low", "vs_part_high"):
+        grid[column] = pd.to_numeric(grid[column], errors="coerce") if column in grid else np.nan
+    grid["worse_than_part"] = grid["vs_part_low"] > 0
     return grid
 
 

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 DAGGER = "†"
 DOUBLE_DAGGER = "‡"
+WORSE_THAN_PART = "⊖"  # the figures mark the lowest with ▼
 MISSING = "—"
 ALIKE = "≈"
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -181,7 +182,7 @@ def _grid_markdown(grid, metric, targets, confidence):
         METRIC_NAMES[metric],
         [intro],
         table,
-        footnotes.lines() + _dagger_lines(grid) + _training_lines(grid) + embedding,
+        footnotes.lines() + _dagger_lines(grid) + _training_lines(grid) + _part_lines(grid, decimals) + embedding,
     )
 
 
@@ -205,6 +206,8 @@ def _cell(cell, decimals, footnotes):
     text = f"**{value}**" if cell["best"] else value + (f" {ALIKE}" if cell["matches_best"] else "")
     if np.isfinite(cell["ci_low"]) and np.isfinite(cell["ci_high"]):
         text += f" [{_number(cell['ci_low'], decimals)}, {_number(cell['ci_high'], decimals)}]"
+    if cell["worse_than_part"]:
+        text += f" {WORSE_THAN_PART}"
     if note_parts(cell["note"], "training"):
         text += f" {DOUBLE_DAGGER}"
     for part in note_parts(cell["note"], "metric"):
@@ -228,6 +231,26 @@ def _dagger_lines(grid):
         {p for note in grid.loc[~grid["pretrained"], "note"] for p in note_parts(note, "backbone")}
     )
     return [f"{DAGGER} {p}: not the pretrained setting." for p in parts]
+
+
+def _part_lines(grid, decimals):
+    """Whether fusing ever hurt: the cells worse than their best single modality beyond the
+    paired test's noise (▼), or that none is, when the table has combinations to judge."""
+    judged = grid[grid["best_part"] != ""]
+    if judged.empty:
+        return []
+    worse = judged[judged["worse_than_part"]]
+    if worse.empty:
+        return ["No combination is worse than its best single modality beyond the paired test's noise."]
+    cells = [
+        f"{combo}/{target} (its best part {row.best_part}: +{_number(row.vs_part_low, decimals[target])} to "
+        f"+{_number(row.vs_part_high, decimals[target])})"
+        for (combo, target), row in worse.iterrows()
+    ]
+    return [
+        f"{WORSE_THAN_PART} Worse than its best single modality beyond the paired test's noise (the "
+        f"interval of the difference, pooled over repeats): {', '.join(cells)}."
+    ]
 
 
 def _training_lines(grid):
