@@ -61,6 +61,10 @@ def test_the_paper_settings_reproduce_the_study_and_any_difference_is_named(tmp_
     metrics = pd.DataFrame({"combo": ["text"], "target": ["gap"], "note": [""], "baseline": [False]})
     config = _paper_config()
     assert paper_differences(config) == []
+    assert paper_differences({**config, "embeddings": {"method": ["random"]}}) == []
+    assert paper_differences({**config, "embeddings": {"method": ["random", "chgnet"]}}) == [
+        "embeddings.method is ['random', 'chgnet'] (the paper: 'random')"
+    ]
     write_run_description(config, metrics, tmp_path / "run.html")
     assert "This run reproduces the paper's study" in (tmp_path / "run.html").read_text()
     table = {**config, "data": {**config["data"], "source": "table", "n_materials": 117}}

@@ -77,6 +77,8 @@ def paper_differences(config):
     differences = []
     for (section, key), paper in PAPER_SETTINGS.items():
         ours = (config.get(section) or {}).get(key)
+        if isinstance(ours, list) and len(ours) == 1:  # embeddings.method: [random] is `random`
+            ours = ours[0]
         if ours != paper:
             differences.append(f"{section}.{key} is {ours!r} (the paper: {paper!r})")
     targets = list(config.get("targets") or {})
