@@ -114,11 +114,19 @@ def render_shards():
     return math.ceil(config["data"]["n_materials"] / config["images"]["shard_size"])
 
 
-def per_thousand_materials(minutes):
-    """A job's time limit given for 1,000 materials, for the study's `data.n_materials`: the
-    work of a fit or an embedding grows linearly with the materials (benchmarks/stage_costs.py).
+def per_thousand_materials(limit):
+    """A time limit given for 1,000 materials, for the study's `data.n_materials`: the work of
+    a fit or an embedding grows linearly with the materials (benchmarks/stage_costs.py).
     """
-    return math.ceil(minutes * max(1.0, config["data"]["n_materials"] / 1000))
+    return math.ceil(limit * max(1.0, config["data"]["n_materials"] / 1000))
+
+
+def train_settings():
+    """What a fit's params hold: `train` without run-only keys, its time_limit scaled with the
+    study as the job's runtime is, so that the safety net does not cut fits of a large study.
+    """
+    settings = result_settings("train")
+    return {**settings, "time_limit": per_thousand_materials(settings["time_limit"])}
 
 
 def result_config():

@@ -58,7 +58,7 @@ rule fit_model:
         runtime=lambda wc, attempt: per_thousand_materials(config["train"]["runtime"])
         * attempt,
     params:
-        train=result_settings("train"),
+        train=train_settings(),
         seed=config["seed"],
         embedding=lambda wc: combo_method(wc.combo),
         # written beside the model (matfuse_model.json), for `matfuse predict`
