@@ -230,9 +230,9 @@ def _compare_with_best(rows, models, confidence):
         if not usable:
             continue
         best = min(usable, key=lambda r: r["value"])
-        best_draws = (models[best["combo"]].get("draws") or {}).get(metric)
+        best_draws = _draws(models, best["combo"], metric)
         for row in usable:
-            draws = (models[row["combo"]].get("draws") or {}).get(metric)
+            draws = _draws(models, row["combo"], metric)
             if row is best:
                 row.update(vs_best_low=0.0, vs_best_high=0.0, matches_best=True)
             elif draws is None or best_draws is None:
@@ -253,10 +253,14 @@ def _compare_with_parts(rows, models, confidence):
                 continue
             best = min(parts, key=lambda r: r["value"])
             row["best_part"] = best["combo"]
-            draws = (models[combo].get("draws") or {}).get(metric)
-            part_draws = (models[best["combo"]].get("draws") or {}).get(metric)
+            draws, part_draws = _draws(models, combo, metric), _draws(models, best["combo"], metric)
             if draws is not None and part_draws is not None:
                 row["vs_part_low"], row["vs_part_high"] = paired_difference(draws, part_draws, confidence)
+
+
+def _draws(models, combo, metric):
+    """A model's bootstrap draws of one metric, or None when it has none (no interval)."""
+    return (models[combo].get("draws") or {}).get(metric)
 
 
 def _pair_by_stem(predictions, statuses):

@@ -235,7 +235,7 @@ def _dagger_lines(grid):
 
 def _part_lines(grid, decimals):
     """Whether fusing ever hurt: the cells worse than their best single modality beyond the
-    paired test's noise (▼), or that none is, when the table has combinations to judge."""
+    paired test's noise (⊖), or that none is, when the table has combinations to judge."""
     judged = grid[grid["best_part"] != ""]
     if judged.empty:
         return []
