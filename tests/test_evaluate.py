@@ -228,6 +228,22 @@ def test_a_combination_is_compared_with_its_best_single_modality(tmp_path):
         assert mae.at[single, "best_part"] == "" and np.isnan(mae.at[single, "vs_part_low"])
 
 
+def test_a_combination_of_three_is_compared_with_its_pairs_too(tmp_path):
+    rng = np.random.default_rng(11)
+    y = rng.normal(size=80)
+    noise = rng.normal(size=80)
+    # all three beat every single modality but lose to image+text: adding tabular hurt
+    scales = {"tabular": 0.7, "image": 0.6, "text": 0.5, "image+text": 0.1, "tabular+text": 0.45,
+              "tabular+image+text": 0.3}
+    models = [write_model(tmp_path, combo, "gap", y, y + scale * noise) for combo, scale in scales.items()]
+    models.append(write_model(tmp_path, "baseline_gbr", "gap", y, y + 0.05 * noise))
+    mae = _collect(models).query("metric == 'mae'").set_index("combo")
+    assert mae.at["tabular+image+text", "best_part"] == "image+text"
+    assert mae.at["tabular+image+text", "vs_part_low"] > 0
+    # a pair's parts are its singles only; a baseline is nobody's part
+    assert mae.at["tabular+text", "best_part"] == "text" and mae.at["tabular+text", "vs_part_high"] < 0
+
+
 def test_too_many_failed_fits_stop_the_evaluation_naming_them(tmp_path):
     models = [
         write_model(tmp_path, "tabular", "e_form", ok=False, reason="CUDA out of memory"),

@@ -229,5 +229,5 @@ def test_a_combination_worse_than_its_best_part_is_marked_and_named(tmp_path):
     assert "image+text/mag_per_volume (its best part text: +0.01200 to +0.03400)" in markdown
     # a combination no worse than its part: said in words; a study without one: nothing said
     alike = [{**r, **worse, "vs_part_low": -0.01} if r["combo"] == "image+text" else r for r in STUDY]
-    assert "No combination is worse than its best single modality" in _table(tmp_path, alike)[1]
-    assert "single modality" not in _table(tmp_path, STUDY)[1]
+    assert "No combination is worse than its best part" in _table(tmp_path, alike)[1]
+    assert "best part" not in _table(tmp_path, STUDY)[1]

@@ -14,8 +14,9 @@ the standard deviation of the metric over them; `baseline` — a baseline, not a
 `vs_best_low`, `vs_best_high` — the paired-bootstrap interval of (this − the target's best
 usable row) for this metric, pooled over repeats; `matches_best` — that interval reaches 0: the
 paired test cannot tell this row from the best (True for the best itself); `best_part` — for a
-combination of two or more modalities, the single modality of it with the lowest value of this
-metric (empty otherwise, or when none of its parts is usable); `vs_part_low`, `vs_part_high` —
+combination of two or more modalities, its part (a single modality or a smaller combination of its
+modalities: image+text for tabular+image+text) with the lowest value of this metric (empty
+otherwise, or when none of its parts is usable); `vs_part_low`, `vs_part_high` —
 the paired-bootstrap interval of (this − best_part): above 0, fusing made the model worse than
 its best part beyond noise; below 0, better.
 """
@@ -244,11 +245,14 @@ def _compare_with_best(rows, models, confidence):
 
 def _compare_with_parts(rows, models, confidence):
     """Fill best_part and vs_part_*: per metric, each usable multimodal row against the best of
-    its single modalities (the question fusion must answer: does adding a view ever hurt?)."""
+    its parts, single modalities and smaller combinations alike (the question fusion must
+    answer: does adding a view ever hurt? tabular+image+text must not lose to image+text)."""
     for metric in METRICS:
         usable = {r["combo"]: r for r in rows if r["metric"] == metric and np.isfinite(r["value"])}
+        by_views = {frozenset(combo.split("+")): r for combo, r in usable.items() if not r["baseline"]}
         for combo, row in usable.items():
-            parts = [usable[p] for p in combo.split("+") if p in usable] if "+" in combo else []
+            views = frozenset(combo.split("+"))
+            parts = [r for part, r in by_views.items() if part < views]
             if row["baseline"] or not parts:
                 continue
             best = min(parts, key=lambda r: r["value"])

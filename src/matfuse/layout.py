@@ -64,7 +64,7 @@ def metric_grid(metrics, metric, targets):
     ci_low, ci_high, n_test, ok, reason, note, pretrained, best (lowest of its column, among
     at least two), matches_best (the paired test cannot tell it from the best; not the best
     itself), baseline, best_part with vs_part_low/high (metrics.csv) and worse_than_part (the
-    paired test puts it above its best single modality); a (combination, target) without a
+    paired test puts it above its best part); a (combination, target) without a
     row in `metrics` gets reason 'no metrics row'.
 
     Returns a DataFrame indexed by (combo, target) in grid order.

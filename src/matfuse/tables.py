@@ -234,21 +234,24 @@ def _dagger_lines(grid):
 
 
 def _part_lines(grid, decimals):
-    """Whether fusing ever hurt: the cells worse than their best single modality beyond the
-    paired test's noise (⊖), or that none is, when the table has combinations to judge."""
+    """Whether fusing ever hurt: the cells worse than their best part (a single modality or a
+    smaller combination) beyond the paired test's noise (⊖), or that none is, when the table
+    has combinations to judge."""
     judged = grid[grid["best_part"] != ""]
     if judged.empty:
         return []
     worse = judged[judged["worse_than_part"]]
     if worse.empty:
-        return ["No combination is worse than its best single modality beyond the paired test's noise."]
+        return ["No combination is worse than its best part (a single modality or a smaller combination) "
+            "beyond the paired test's noise."]
     cells = [
         f"{combo}/{target} (its best part {row.best_part}: +{_number(row.vs_part_low, decimals[target])} to "
         f"+{_number(row.vs_part_high, decimals[target])})"
         for (combo, target), row in worse.iterrows()
     ]
     return [
-        f"{WORSE_THAN_PART} Worse than its best single modality beyond the paired test's noise (the "
+        f"{WORSE_THAN_PART} Worse than its best part (a single modality or a smaller combination) beyond "
+        f"the paired test's noise (the "
         f"interval of the difference, pooled over repeats): {', '.join(cells)}."
     ]
 
