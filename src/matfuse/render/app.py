@@ -1,10 +1,14 @@
 """The Dash page that draws scenes: one Crystal Toolkit scene, fed from the browser side.
 
-Playwright hands the page a scene's JSON text; the page sets it on the CrystalToolkitScene
-together with an `imageRequest`, which makes the scene draw and export itself as PNG (its own
-export, as the Materials Project's image button does). A clientside callback on the export's
-timestamp resolves the promise Playwright awaits: completion is read from the page, not guessed.
-No server round trip per structure; the server only serves the page.
+Playwright hands the page a scene's JSON text. Once the page is fitted for batches (below), it
+gives the scene straight to Crystal Toolkit's scene object and reads the canvas as PNG: the two
+calls the component's own data and PNG-export handlers make (the export is what the Materials
+Project's image button does), without the round trip through Dash's store and React (a tenth
+of the renderer's CPU per image; docs/rendering.md). Until then, or if the scene object cannot
+be reached, the page sets the scene on the
+CrystalToolkitScene together with an `imageRequest`, and a clientside callback on the export's
+timestamp resolves the promise Playwright awaits. Either way completion is read from the page,
+not guessed; no server round trip per structure; the server only serves the page.
 """
 
 import contextlib
@@ -25,7 +29,10 @@ EMPTY_SCENE = {"name": "empty", "contents": [], "origin": [0, 0, 0]}
 # full viewport, and defines what Playwright calls on the page:
 # - render(sceneText): a promise of the scene's PNG export (a data URL).
 # - fitForBatches(): reaches Crystal Toolkit's scene object through React's fiber tree and
-#   changes three things for drawing thousands of scenes in one page. (1) The scene draws each
+#   changes four things for drawing thousands of scenes in one page. (0) render() hands scenes
+#   to that object directly: addToScene(scene, fit camera), as the component does when its data
+#   changes (its visibility toggles are unset here), then the canvas's PNG, as its export does;
+#   same pixels (checked in the tests), without Dash's store in between. (1) The scene draws each
 #   new structure three times (camera fit, export, once more after) though only the export's
 #   frame is seen: renderScene() becomes a no-op and the canvas draws once, when it is read;
 #   same pixels (checked in the tests), a third of the WebGL work. (2) Its object builder makes
@@ -42,8 +49,15 @@ PAGE_HEAD = """
 <script>
 window.matfuse = {
   pending: null,
+  scene: null,
   render: function (sceneText) {
     var self = this;
+    if (self.scene) {
+      return new Promise(function (resolve) {
+        self.scene.addToScene(JSON.parse(sceneText), true);
+        resolve(self.scene.renderer.domElement.toDataURL('image/png'));
+      });
+    }
     return new Promise(function (resolve, reject) {
       self.pending = {resolve: resolve, reject: reject};
       var scene = JSON.parse(sceneText);
@@ -81,6 +95,7 @@ window.matfuse = {
     this.drawOnlyWhenRead(scene, scene.renderer.domElement);
     var shared = this.shareGeometries(scene.objectBuilder);
     this.disposeReplacedScenes(scene, shared);
+    this.scene = scene;
     return true;
   },
   shareGeometries: function (builder) {
