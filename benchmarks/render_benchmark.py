@@ -38,7 +38,7 @@ import pandas as pd
 import psutil
 from PIL import Image
 
-from matfuse.render.settings import BACKGROUND
+from matfuse.render.look import BACKGROUND
 from matfuse.render.validate import foreground_fraction, hex_rgb
 
 REPO = Path(__file__).resolve().parents[1]

@@ -12,7 +12,8 @@ from pymatgen.core import Structure
 from matfuse.backbones import resolve_backbone
 from matfuse.materials import MATERIAL_COLUMNS, material_row
 from matfuse.modelspec import EMBEDDING_WEIGHTS, MODEL_SPEC, model_spec, read_model_spec
-from matfuse.predict import cif_entries, materials_of, predict_structures
+from matfuse.predict import check_look, cif_entries, materials_of, predict_structures
+from matfuse.render import RenderSettings
 from matfuse.sources import Entry
 from matfuse.structures import write_cifs
 from matfuse.text import text_table
@@ -134,6 +135,22 @@ def test_a_trained_embedding_travels_with_the_model(tmp_path):
     (tmp_path / MODEL_SPEC).write_text(json.dumps(spec))
     with pytest.raises(ValueError, match="embedding weights potnet.pt are missing"):
         read_model_spec(tmp_path)
+
+
+def test_a_model_drawn_with_another_look_is_refused_naming_what_differs(potnet_alexandria_cifs, tmp_path, caplog):
+    images = {"size": 256, "camera": "top", "min_foreground": 0.01}
+    spec = model_spec("image", "e_form", 0, {"image": "image_path"}, {"target": TARGET, "images": images}, 0, 1, {})
+    assert spec["images"] == {**images, "look": RenderSettings(size=256, camera="top").look()}
+    check_look(spec)  # this matfuse's own look: nothing to say
+    spec["images"]["look"] = {**spec["images"]["look"], "zoom": 0.8, "display": {"show_compass": True}}
+    (tmp_path / MODEL_SPEC).write_text(json.dumps(spec))
+    # refused before anything is drawn, naming each difference
+    with pytest.raises(ValueError, match=r"another look.*display, zoom differ.*zoom: model 0.8, here 0.9"):
+        predict_structures(tmp_path, tmp_path / "out.csv", cifs=potnet_alexandria_cifs[:1])
+    assert not (tmp_path / "out.csv").exists()
+    del spec["images"]["look"]  # a model fitted before models recorded their look
+    check_look(spec)
+    assert "does not record the look" in caplog.text
 
 
 def test_a_table_of_the_table_sources_shape_is_predicted_row_by_row(text_model, tmp_path):

@@ -12,7 +12,9 @@ made it, copied beside it), without the study's config. Fields:
   columns          [[column, AutoMM type], ...]: the feature columns, in the order fitted on
   seed             config `seed` (the embedding's random init, the fit's)
   fit_threads      torch threads of the fit (CPU sums follow them; predict uses the same)
-  images           {size, camera, min_foreground} of the renders, or null without `image`
+  images           {size, camera, min_foreground, look} of the renders, or null without
+                   `image`; look: everything that shaped them (matfuse.render.look), which
+                   `matfuse predict` checks against the look it draws
   embeddings       {method, the settings its method reads (graph, model, trained or
                    descriptors), weights} of the structure embedding, or null without
                    a structure view (`tabular`, `tabular-<method>`); weights: the
@@ -25,6 +27,7 @@ from pathlib import Path
 
 from matfuse import __version__
 from matfuse.dataset import is_structure
+from matfuse.render.look import look
 
 MODEL_SPEC = "matfuse_model.json"
 # the embedding model (`potnet_embeddings`' state: method, weights, norm statistics), copied into
@@ -38,6 +41,9 @@ def model_spec(combo, target, repeat, column_types, featurisation, seed, threads
     embeddings = featurisation.get("embeddings") if any(map(is_structure, modalities)) else None
     if embeddings is not None:
         embeddings = {**embeddings, "weights": EMBEDDING_WEIGHTS}
+    images = featurisation.get("images") if "image" in modalities else None
+    if images is not None:
+        images = {**images, "look": look(images["size"], images["camera"])}
     return {
         "matfuse_version": __version__,
         "combo": combo,
@@ -47,7 +53,7 @@ def model_spec(combo, target, repeat, column_types, featurisation, seed, threads
         "columns": [[column, kind] for column, kind in column_types.items()],
         "seed": seed,
         "fit_threads": threads,
-        "images": featurisation.get("images") if "image" in modalities else None,
+        "images": images,
         "embeddings": embeddings,
         "backbones": backbones,
     }

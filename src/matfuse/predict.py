@@ -7,7 +7,8 @@ The model directory says how its features were built (matfuse_model.json, matfus
 Each structure goes through the study's own steps, not copies of them: validated
 (cells.check_structure), written as a CIF that must load back (structures.write_cifs), then only
 the modalities the model uses: composition text (text.text_table), a render with the study's
-look (render.modality.image_table), the structure embedding with its method, seed and weights
+look (render.modality.image_table; a model whose renders were drawn with another look than this
+matfuse draws is refused, naming what differs), the structure embedding with its method, seed and weights
 (potnet.potnet_embeddings); joined as the study joins them (dataset.join_modalities) and given
 to the predictor as the fit gave its test rows (train.feature_frame).
 
@@ -34,10 +35,12 @@ import pandas as pd
 from pymatgen.core import Structure
 from pymatgen.io.cif import CifParser
 
+from matfuse import __version__
 from matfuse.cells import check_structure
 from matfuse.dataset import is_structure, join_modalities
 from matfuse.materials import MATERIAL_COLUMNS, SAFE_ID, material_row
 from matfuse.modelspec import read_model_spec
+from matfuse.render.look import look
 from matfuse.sources import Entry, InvalidEntry
 from matfuse.sources.table import TableSource, parse_cif
 from matfuse.structures import check_round_trip, load_atoms, write_cifs
@@ -131,6 +134,28 @@ def materials_of(entries, where):
     return pd.DataFrame(rows, columns=MATERIAL_COLUMNS), reasons, order
 
 
+def check_look(spec):
+    """Refuse a model whose pictures were drawn with another look than this matfuse draws: its
+    predictions would see other pictures than it was fitted on. A model fitted before models
+    recorded their look is predicted with a warning that the look cannot be checked."""
+    if "image" not in spec["modalities"]:
+        return
+    images = spec["images"]
+    recorded, current = images.get("look"), look(images["size"], images["camera"])
+    if recorded is None:
+        log.warning("the model does not record the look of its renders (matfuse %s); drawing "
+                    "this matfuse's look without checking it", spec.get("matfuse_version"))
+        return
+    differ = sorted(key for key in {*recorded, *current} if recorded.get(key) != current.get(key))
+    if differ:
+        raise ValueError(
+            f"the model was fitted on renders drawn with another look than this matfuse "
+            f"{__version__} draws; {', '.join(differ)} differ: "
+            + "; ".join(f"{key}: model {recorded.get(key)!r}, here {current.get(key)!r}" for key in differ)
+            + f". Predict with the matfuse that fitted it ({spec.get('matfuse_version')}) or refit it"
+        )
+
+
 def modality_tables(spec, model_dir, materials, manifest, work_dir, threads, images_run=None):
     """The modality tables of the modalities the model uses, built with its recorded settings."""
     tables = {}
@@ -170,6 +195,7 @@ def predict_structures(
     # the backbones are inside the model directory: the hub is never asked (as in the fit)
     os.environ.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     spec = read_model_spec(model_dir)
+    check_look(spec)
     if bool(cifs) == bool(table):
         raise ValueError("give CIF files or a table (one of them)")
     threads = threads or spec["fit_threads"]

@@ -25,7 +25,7 @@ from playwright.async_api import Error as PlaywrightError
 from matfuse.render.app import FIT_FOR_BATCHES_JS, PAGE_READY_JS, RENDER_JS, build_app, serve
 from matfuse.render.browser import WEBGL_RENDERER_JS, chromium
 from matfuse.render.errors import RenderError
-from matfuse.render.settings import BACKGROUND, ZOOM
+from matfuse.render.look import BACKGROUND, ZOOM
 from matfuse.render.validate import png_problem, read_stamp, render_stamp, with_stamp
 from matfuse.render.workers import SceneError, SceneWorker
 

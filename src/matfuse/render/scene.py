@@ -13,23 +13,7 @@ import numpy as np
 from pymatgen.core import Lattice, Structure
 
 from matfuse.render.compat import apply_deterministic_neighbour_order, apply_pymatgen_aliases
-
-# The paper's look: Crystal Toolkit's defaults, plus bonds to atoms outside the cell, no compass.
-DISPLAY_OPTIONS = {
-    "color_scheme": "VESTA",
-    "radius_strategy": "uniform",
-    "draw_image_atoms": True,
-    "bonded_sites_outside_unit_cell": True,
-    "hide_incomplete_bonds": True,
-    "show_compass": False,
-}
-BONDING_STRATEGY = "CrystalNN"
-
-# Camera directions as (turn about the vertical screen axis, tilt towards the viewer), degrees.
-# "top" is Crystal Toolkit's own view, down the Cartesian z axis: perpendicular to the a-b
-# plane in pymatgen's lattice convention (a along x, b in the x-y plane); what the paper used.
-# "oblique" turns and tilts the crystal so that three faces of a box-shaped cell show.
-CAMERAS = {"top": (0.0, 0.0), "oblique": (30.0, 25.0)}
+from matfuse.render.look import BONDING_STRATEGY, CAMERAS, DISPLAY_OPTIONS
 
 
 def view_rotation(camera):

@@ -3,11 +3,7 @@
 import dataclasses
 import os
 
-from matfuse.render.scene import BONDING_STRATEGY, CAMERAS, DISPLAY_OPTIONS
-
-# Paper look: white, opaque background; the structure fills 90% of the frame.
-BACKGROUND = "#ffffff"
-ZOOM = 0.9
+from matfuse.render.look import CAMERAS, look
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,11 +52,4 @@ class RenderSettings:
 
     def look(self):
         """Everything that shapes the picture."""
-        return {
-            "size": self.size,
-            "camera": [self.camera, list(CAMERAS[self.camera])],
-            "background": BACKGROUND,
-            "zoom": ZOOM,
-            "bonding": BONDING_STRATEGY,
-            "display": DISPLAY_OPTIONS,
-        }
+        return look(self.size, self.camera)
