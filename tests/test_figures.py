@@ -55,6 +55,12 @@ def test_figures_are_drawn_with_every_combination(study_metrics, tmp_path, figur
 def test_colours_are_fixed_per_combination():
     assert combo_colour("text", ["text"]) == combo_colour("text", ["image+text", "text", "image"])
     assert combo_colour("tabular", ["tabular"]) != combo_colour("image", ["image"])
+    # three structure-embedding methods side by side: 15 combinations, 15 colours, no grey
+    views = ["tabular-random", "tabular-descriptors", "tabular-chgnet"]
+    combos = [*views, "image", "text", "image+text"]
+    combos += [f"{v}+{m}" for v in views for m in ("image", "text", "image+text")]
+    colours = {combo_colour(c, combos) for c in combos}
+    assert len(colours) == 15 and not any(r == g == b for r, g, b in colours)
 
 
 def test_figures_survive_a_target_without_any_model(tmp_path):

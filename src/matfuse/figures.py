@@ -45,8 +45,15 @@ PAPER_COMBOS = [
     for size in range(1, len(MODALITY_ORDER) + 1)
     for c in itertools.combinations(MODALITY_ORDER, size)
 ]
-_PALETTE = plt.get_cmap("tab10").colors
-# Baselines: greys (tab10's grey is the 8th colour, so models skip it), hatched.
+# tab10, then tab20's light shades and tab20b, without their greys (the baselines'): 38 colours,
+# so that a study of several structure-embedding methods (4k + 3 combinations for k methods)
+# repeats none.
+_PALETTE = (
+    [c for i, c in enumerate(plt.get_cmap("tab10").colors) if i != 7]
+    + [c for i, c in enumerate(plt.get_cmap("tab20").colors) if i % 2 and i != 15]
+    + list(plt.get_cmap("tab20b").colors)
+)
+# Baselines: greys, hatched.
 _BASELINE_GREYS = ("0.35", "0.55", "0.75")
 BASELINE_HATCH = "//"
 NO_VALUE = "×"
@@ -58,15 +65,14 @@ LOG_SPREAD = 20
 
 
 def combo_colour(combo, combos):
-    """tab10 colour of a combination: by its place in the paper's seven, others after them;
+    """Colour of a combination: by its place in the paper's seven (tab10), others after them;
     baselines a grey each."""
     if is_baseline(combo):
         baselines = sorted(c for c in set(combos) | {combo} if is_baseline(c))
         return matplotlib.colors.to_rgb(_BASELINE_GREYS[baselines.index(combo) % len(_BASELINE_GREYS)])
     extra = [c for c in sorted(combos, key=combo_sort_key) if c not in PAPER_COMBOS and not is_baseline(c)]
     order = [c for c in PAPER_COMBOS + extra]
-    palette = [c for i, c in enumerate(_PALETTE) if i != 7]  # tab10's grey is the baselines'
-    return palette[order.index(combo) % len(palette)]
+    return _PALETTE[order.index(combo) % len(_PALETTE)]
 
 
 def draw_figure(metrics_df, figure, targets, path, confidence=None):
