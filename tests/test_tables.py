@@ -201,6 +201,19 @@ def test_paper_comparison_puts_ours_beside_theirs(tmp_path):
     assert "¹ fit failed: out of memory" in markdown
 
 
+def test_the_random_view_of_several_methods_is_compared_with_the_papers_tabular(tmp_path):
+    paper = tmp_path / "paper_mae.csv"
+    paper.write_text("modalities,gap,mag_per_volume\ntabular,0.147,0.009\ntext,0.130,0.006\n")
+    rows = [{**r, "combo": "tabular-random"} if r["combo"] == "tabular" else r for r in STUDY]
+    rows += [{**r, "combo": "tabular-chgnet"} for r in STUDY if r["combo"] == "tabular"]
+    write_paper_comparison(_metrics(tmp_path, rows), "mae", TARGETS, paper, tmp_path / "c.md", confidence=0.95)
+    markdown = (tmp_path / "c.md").read_text()
+    cells = {r[0]: r[1:] for r in _md_rows(markdown)[2:]}
+    assert cells["tabular-random"][:2] == ["0.100 / 0.147", "0.00910 / 0.009 ≈"]
+    assert [c.split(" / ")[1] for c in cells["tabular-chgnet"]] == ["n/a"] * 3
+    assert "gap: Spearman ρ = -1.00 over 2; the paper's best (text) is not ours (tabular-random)" in markdown
+
+
 def test_a_lone_value_is_not_marked_best(tmp_path):
     rows = [r for r in STUDY if r["combo"] == "text"]
     csv, markdown = _table(tmp_path, rows)

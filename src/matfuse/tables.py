@@ -50,6 +50,16 @@ def write_metric_table(metrics_df, metric, targets, csv_path, md_path, confidenc
     log.info("%s table: %d combinations × %d targets", metric, len(_combos(grid)), len(targets))
 
 
+# The paper's structure embedding was a random, untrained PotNet: among several methods side by
+# side, the `random` view's rows are the ones its `tabular` rows compare with.
+PAPER_STRUCTURE_VIEW = {"tabular-random": "tabular"}
+
+
+def paper_combo(combo):
+    """The paper's name of a combination (`tabular-random+text` -> `tabular+text`)."""
+    return "+".join(PAPER_STRUCTURE_VIEW.get(part, part) for part in combo.split("+"))
+
+
 def write_paper_comparison(metrics_df, metric, targets, paper_csv, md_path, confidence=None, differences=()):
     """Write ours beside the paper's values of one metric as Markdown: cells `ours / paper`,
     marked ≈ where the paper's value lies inside our confidence interval.
@@ -65,8 +75,8 @@ def write_paper_comparison(metrics_df, metric, targets, paper_csv, md_path, conf
 
     def cell_text(combo, target):
         ours = grid.loc[(combo, target)]
-        known = combo in paper.index and target in paper.columns
-        theirs = float(paper.at[combo, target]) if known else np.nan
+        known = paper_combo(combo) in paper.index and target in paper.columns
+        theirs = float(paper.at[paper_combo(combo), target]) if known else np.nan
         ours_text = (
             _number(ours["value"], decimals[target])
             if np.isfinite(ours["value"])
@@ -112,11 +122,14 @@ def ordering_summary(grid, paper, targets):
             continue
         ours = grid.xs(target, level="target")
         ours = ours.loc[~ours["baseline"] & np.isfinite(ours["value"])]
-        common = [c for c in ours.index if c in paper.index and np.isfinite(paper.at[c, target])]
+        common = [
+            c for c in ours.index
+            if paper_combo(c) in paper.index and np.isfinite(paper.at[paper_combo(c), target])
+        ]
         if len(common) < 2:
             parts.append(f"{target}: too few combinations to compare")
             continue
-        theirs = paper.loc[common, target].astype(float)
+        theirs = pd.Series([float(paper.at[paper_combo(c), target]) for c in common], index=common)
         rho = ours.loc[common, "value"].corr(theirs, method="spearman")
         paper_best, our_best = theirs.idxmin(), ours.loc[common, "value"].idxmin()
         if paper_best == our_best:
