@@ -191,7 +191,7 @@ def main():
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--every", type=int, default=1, help="take every n-th structure (sorted by id)")
-    parser.add_argument("--code", default="old,new", help="code to compare: old, new or both")
+    parser.add_argument("--code", default="old,new", help="code to compare, comma-separated: old, new, or commits")
     parser.add_argument("--old", default=OLD_CODE, help="the commit that is the old code")
     parser.add_argument("--pages", default="1,2", help="page counts to compare")
     parser.add_argument("--gl", default="llvmpipe", help="GL backends to compare")
