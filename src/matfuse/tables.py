@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from matfuse.dataset import STRUCTURE, structure_modality
 from matfuse.layout import (
     METRIC_NAMES,
     SCALED_METRICS,
@@ -52,12 +53,18 @@ def write_metric_table(metrics_df, metric, targets, csv_path, md_path, confidenc
 
 # The paper's structure embedding was a random, untrained PotNet: among several methods side by
 # side, the `random` view's rows are the ones its `tabular` rows compare with.
-PAPER_STRUCTURE_VIEW = {"tabular-random": "tabular"}
+PAPER_STRUCTURE_VIEW = {structure_modality("random", several=True): STRUCTURE}
 
 
 def paper_combo(combo):
     """The paper's name of a combination (`tabular-random+text` -> `tabular+text`)."""
     return "+".join(PAPER_STRUCTURE_VIEW.get(part, part) for part in combo.split("+"))
+
+
+def _paper_value(paper, combo, target):
+    """The paper's value of our combination for a target, or NaN where it has none."""
+    name = paper_combo(combo)
+    return float(paper.at[name, target]) if name in paper.index and target in paper.columns else np.nan
 
 
 def write_paper_comparison(metrics_df, metric, targets, paper_csv, md_path, confidence=None, differences=()):
@@ -75,8 +82,7 @@ def write_paper_comparison(metrics_df, metric, targets, paper_csv, md_path, conf
 
     def cell_text(combo, target):
         ours = grid.loc[(combo, target)]
-        known = paper_combo(combo) in paper.index and target in paper.columns
-        theirs = float(paper.at[paper_combo(combo), target]) if known else np.nan
+        theirs = _paper_value(paper, combo, target)
         ours_text = (
             _number(ours["value"], decimals[target])
             if np.isfinite(ours["value"])
@@ -122,14 +128,11 @@ def ordering_summary(grid, paper, targets):
             continue
         ours = grid.xs(target, level="target")
         ours = ours.loc[~ours["baseline"] & np.isfinite(ours["value"])]
-        common = [
-            c for c in ours.index
-            if paper_combo(c) in paper.index and np.isfinite(paper.at[paper_combo(c), target])
-        ]
+        theirs = pd.Series({c: _paper_value(paper, c, target) for c in ours.index}, dtype=float).dropna()
+        common = list(theirs.index)
         if len(common) < 2:
             parts.append(f"{target}: too few combinations to compare")
             continue
-        theirs = pd.Series([float(paper.at[paper_combo(c), target]) for c in common], index=common)
         rho = ours.loc[common, "value"].corr(theirs, method="spearman")
         paper_best, our_best = theirs.idxmin(), ours.loc[common, "value"].idxmin()
         if paper_best == our_best:
@@ -255,17 +258,19 @@ def _part_lines(grid, decimals):
         return []
     worse = judged[judged["worse_than_part"]]
     if worse.empty:
-        return ["No combination is worse than its best part (a single modality or a smaller combination) "
-            "beyond the paired test's noise."]
+        return [
+            "No combination is worse than its best part (a single modality or a smaller "
+            "combination) beyond the paired test's noise."
+        ]
     cells = [
         f"{combo}/{target} (its best part {row.best_part}: +{_number(row.vs_part_low, decimals[target])} to "
         f"+{_number(row.vs_part_high, decimals[target])})"
         for (combo, target), row in worse.iterrows()
     ]
     return [
-        f"{WORSE_THAN_PART} Worse than its best part (a single modality or a smaller combination) beyond "
-        f"the paired test's noise (the "
-        f"interval of the difference, pooled over repeats): {', '.join(cells)}."
+        f"{WORSE_THAN_PART} Worse than its best part (a single modality or a smaller combination) "
+        f"beyond the paired test's noise (the interval of the difference, pooled over repeats): "
+        f"{', '.join(cells)}."
     ]
 
 
