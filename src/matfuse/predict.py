@@ -8,8 +8,8 @@ Each structure goes through the study's own steps, not copies of them: validated
 (cells.check_structure), written as a CIF that must load back (structures.write_cifs), then only
 the modalities the model uses: composition text (text.text_table), a render with the study's
 look (render.modality.image_table; a model whose renders were drawn with another look than this
-matfuse draws is refused, naming what differs), the structure embedding with its method, seed and weights
-(potnet.potnet_embeddings); joined as the study joins them (dataset.join_modalities) and given
+matfuse draws is refused, naming what differs), the structure embedding with its method, seed
+and weights (potnet.potnet_embeddings); joined as the study joins them (dataset.join_modalities) and given
 to the predictor as the fit gave its test rows (train.feature_frame).
 
 CIF files are used as they are (mat_id: the file name without .cif), as the study renders and

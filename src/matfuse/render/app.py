@@ -4,11 +4,11 @@ Playwright hands the page a scene's JSON text. Once the page is fitted for batch
 gives the scene straight to Crystal Toolkit's scene object and reads the canvas as PNG: the two
 calls the component's own data and PNG-export handlers make (the export is what the Materials
 Project's image button does), without the round trip through Dash's store and React (a tenth
-of the renderer's CPU per image; docs/rendering.md). Until then, or if the scene object cannot
-be reached, the page sets the scene on the
-CrystalToolkitScene together with an `imageRequest`, and a clientside callback on the export's
-timestamp resolves the promise Playwright awaits. Either way completion is read from the page,
-not guessed; no server round trip per structure; the server only serves the page.
+to a fifth of the page's CPU per image; docs/rendering.md). Until then, or if the scene object
+cannot be reached, the page sets the scene on the CrystalToolkitScene together with an
+`imageRequest`, and a clientside callback on the export's timestamp resolves the promise
+Playwright awaits. Either way completion is read from the page, not guessed; no server round
+trip per structure; the server only serves the page.
 """
 
 import contextlib
